@@ -1,0 +1,81 @@
+/**
+ * `POST /api/v1/tables/:tableReference/tempUploads`.
+ * @module
+ */
+import { formatTableReference, parseTableReference } from '../client/table-reference.js';
+import { TableReferenceError } from '../errors.js';
+import type { ApiContext, ApiRoute } from './api-routes.js';
+import type { Reply } from './errors-body.js';
+
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+function parseSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'string' && DECIMAL.test(value)) {
+    const size = Number(value);
+    return Number.isSafeInteger(size) ? size : undefined;
+  }
+  return undefined;
+}
+
+interface Requested {
+  name: string;
+  size: number;
+  resumable: boolean;
+}
+
+async function createTempUploads(context: ApiContext): Promise<Reply> {
+  const { state } = context;
+  let table: string;
+  try {
+    table = formatTableReference(parseTableReference(context.params.tableReference!));
+  } catch (error) {
+    if (error instanceof TableReferenceError) return context.error(400, error.message);
+    throw error;
+  }
+
+  const body = await context.readJson();
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return context.error(400, 'The request body must be a JSON object with a tempUploads array');
+  }
+  const list = (body as { tempUploads?: unknown }).tempUploads;
+  if (!Array.isArray(list) || list.length === 0) {
+    return context.error(400, 'tempUploads must be a non-empty array');
+  }
+  const max = state.options.maxTempUploadsPerRequest;
+  if (list.length > max) {
+    return context.error(400, `tempUploads has ${list.length} entries; at most ${max} may be created per request`);
+  }
+
+  const requested: Requested[] = [];
+  const namesInRequest = new Set<string>();
+  for (const [index, entry] of list.entries()) {
+    const at = `tempUploads[${index}]`;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      return context.error(400, `${at} must be an object`);
+    }
+    const { size: rawSize, name, resumable = false } = entry as { size?: unknown; name?: unknown; resumable?: unknown };
+    const size = parseSize(rawSize);
+    if (size === undefined) return context.error(400, `${at}.size must be a non-negative integer number of bytes`);
+    if (typeof name !== 'string' || name === '') return context.error(400, `${at}.name must be a non-empty string`);
+    if (typeof resumable !== 'boolean') return context.error(400, `${at}.resumable must be a boolean`);
+    if (namesInRequest.has(name) || state.isNameTaken(table, name)) {
+      return context.error(400, `${at}.name ${JSON.stringify(name)} is already used by another temp upload of table ${table}`);
+    }
+    namesInRequest.add(name);
+    requested.push({ name, size, resumable });
+  }
+
+  const results = requested.map(({ name, size, resumable }) => {
+    const record = state.createTempUpload(table, name, size, resumable);
+    return { kind: 'tempUpload', id: record.id, url: state.tempUploadUrl(record), name, size: String(size), resumable };
+  });
+  return context.json(200, { kind: 'tempUploadList', results });
+}
+
+export const tempUploadsRoute: ApiRoute = {
+  method: 'POST',
+  path: '/tables/:tableReference/tempUploads',
+  scope: 'data.edit',
+  handle: createTempUploads,
+};

@@ -1,0 +1,238 @@
+/**
+ * Public types of the local emulator of the Redivis temp-uploads API and the GCS resumable protocol.
+ * @module
+ */
+
+/** Options of {@link startEmulator}. */
+export interface EmulatorOptions {
+  /**
+   * TCP port of the API server; 0 picks a free one.
+   * @default 0
+   */
+  port?: number;
+  /**
+   * Interface the API server listens on.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Bearer token that carries the `data.edit` scope.
+   * @default a random hex string
+   */
+  token?: string;
+  /**
+   * Most temp uploads one `tempUploads` request may create.
+   * @default 1000
+   */
+  maxTempUploadsPerRequest?: number;
+  /**
+   * Lifetime of a resumable session, in milliseconds, counted from its initiation with {@link now}.
+   * @default 86_400_000 (24 hours)
+   */
+  sessionTtlMs?: number;
+  /**
+   * Clock used for session expiry and request-log times, in milliseconds since the epoch, so tests can move time.
+   * @default Date.now
+   */
+  now?: () => number;
+  /**
+   * Shape of API error bodies. `'flat'` = `{error: <code>, error_description, status}` (what the current official
+   * clients read); `'nested'` = `{error: {message, status}}` (the older documented shape).
+   * @default 'flat'
+   */
+  errorShape?: 'flat' | 'nested';
+  /**
+   * Commit only the 256 KiB-aligned prefix of an unaligned non-final chunk, as GCS does.
+   * @default true
+   */
+  alignUnalignedChunks?: boolean;
+  /**
+   * `'disk'` stores bytes in a temporary folder (removed by `close()`); `'discard'` keeps only sizes and running
+   * MD5/CRC32C, for benchmarks.
+   * @default 'disk'
+   */
+  storage?: 'disk' | 'discard';
+  /**
+   * Serve upload URLs (temp upload URLs and session URLs) from a second HTTP server on `127.0.0.2` instead of the
+   * API's origin, so clients can be tested against a different upload host.
+   * @default false
+   */
+  separateUploadOrigin?: boolean;
+  /**
+   * Scripted faults, applied in order; see {@link FaultRule}.
+   * @default []
+   */
+  faults?: FaultRule[];
+  /**
+   * Seeded random faults on upload-URL requests (never on API calls).
+   * @default undefined (no random faults)
+   */
+  randomFaults?: RandomFaultOptions;
+  /**
+   * Write one line per request to stderr. Never prints the Authorization header or URL query strings.
+   * @default false
+   */
+  verbose?: boolean;
+}
+
+/** Seeded random faults. */
+export interface RandomFaultOptions {
+  /**
+   * Seed of the pseudo-random generator (a 32-bit unsigned integer).
+   * @default a random seed, exposed as {@link Emulator.randomSeed}
+   */
+  seed?: number;
+  /** Probability (0 to 1) that an upload-URL request gets a fault. */
+  probability: number;
+  /**
+   * Kinds to pick from. A `status` fault answers 503.
+   * @default ['status', 'reset', 'omitRange']
+   */
+  kinds?: FaultKind[];
+}
+
+/** A running emulator. */
+export interface Emulator {
+  /** Base URL of the API, `http://127.0.0.1:PORT/api/v1`. */
+  apiEndpoint: string;
+  /** `http://127.0.0.1:PORT`. */
+  origin: string;
+  /** Origin of upload URLs: {@link origin} unless `separateUploadOrigin` was set. */
+  uploadOrigin: string;
+  /** A token with the `data.edit` scope. */
+  token: string;
+  /** A valid token without `data.edit`: `tempUploads` answers 403 `insufficient_scope`. */
+  readOnlyToken: string;
+  /** Seed actually used by `randomFaults` (generated when not given); undefined without random faults. */
+  randomSeed: number | undefined;
+  /** The temp upload with this id, or undefined. */
+  getTempUpload(id: string): TempUploadInfo | undefined;
+  /** Every temp upload, in creation order. */
+  listTempUploads(): TempUploadInfo[];
+  /** The bytes persisted for a temp upload. Throws in `'discard'` storage mode or for an unknown id. */
+  readTempUpload(id: string): Promise<Buffer>;
+  /** A stream of the bytes persisted for a temp upload, for big ones. Throws like {@link readTempUpload}. */
+  createReadStream(id: string): NodeJS.ReadableStream;
+  /** Copies of the request-log entries, oldest first. */
+  requestLog(): RequestLogEntry[];
+  /**
+   * Resolves with (a copy of) the first logged request matching `predicate` once the emulator has finished handling
+   * it (answered, reset, or abandoned by the client), including requests that finished before the call. Lets tests
+   * wait for server-side effects of requests whose client side ended early.
+   */
+  waitForRequest(predicate: (entry: RequestLogEntry) => boolean): Promise<RequestLogEntry>;
+  /** Empties the request log. */
+  clearRequestLog(): void;
+  /** Adds a scripted fault after those already queued. */
+  injectFault(rule: FaultRule): void;
+  /** Removes every scripted fault (random faults stay). */
+  clearFaults(): void;
+  /** Makes the temp upload's current session answer 404, as an expired one does. */
+  expireSession(tempUploadId: string): void;
+  /** Makes the temp upload's current session answer 410, as a session terminated by the server does. */
+  terminateSession(tempUploadId: string): void;
+  /** Closes the servers (destroying keep-alive sockets) and removes the temporary folder. */
+  close(): Promise<void>;
+}
+
+/** Lifecycle of a temp upload and its resumable session. */
+export type TempUploadState = 'created' | 'in_progress' | 'complete' | 'cancelled' | 'expired' | 'terminated';
+
+/** What the emulator knows about a temp upload. */
+export interface TempUploadInfo {
+  id: string;
+  name: string;
+  /** Normalized table reference (see `formatTableReference`). */
+  table: string;
+  /** Size declared when the temp upload was created, in bytes. */
+  declaredSize: number;
+  resumable: boolean;
+  state: TempUploadState;
+  /** Bytes persisted so far (of the current session for resumable uploads). */
+  persisted: number;
+  /** URL of the current resumable session, when one was started. */
+  sessionUrl?: string;
+  /** The stored object, once complete. */
+  final?: {
+    size: number;
+    /** Base64 MD5. */
+    md5: string;
+    /** Base64 CRC32C, big-endian. */
+    crc32c: string;
+    md5Hex: string;
+  };
+}
+
+/** Which part of the protocol a request belongs to. */
+export type RequestKind = 'api' | 'simple' | 'initiate' | 'chunk' | 'status' | 'finalize' | 'cancel' | 'other';
+
+/** One request the emulator received. */
+export interface RequestLogEntry {
+  /** When the request arrived, by the emulator's clock, in milliseconds since the epoch. */
+  time: number;
+  method: string;
+  /** Request path without the query string. */
+  path: string;
+  kind: RequestKind;
+  tempUploadId?: string;
+  /** The request's `Content-Range` header. */
+  contentRange?: string;
+  /** The request's `Content-Length` header, when sent. */
+  contentLength?: number;
+  /** Body bytes read from the connection. */
+  bytesReceived: number;
+  /** Status answered; 0 when no response was sent (connection reset by a fault or by the client). */
+  status: number;
+  /** The fault applied, e.g. `503`, `reset:1048576`, `stall:2000`, `omitRange`. */
+  fault?: string;
+  /** Whether an Authorization header was present (its value is never recorded). */
+  authorization: boolean;
+}
+
+/** The kinds of fault the emulator can inject. */
+export type FaultKind = 'status' | 'reset' | 'stall' | 'expire' | 'terminate' | 'omitRange';
+
+/** What a fault does. */
+export type Fault =
+  /**
+   * Answer `status` (with `Retry-After` when given). With `afterBytes` K the first K bytes of a data chunk are
+   * persisted first (exactly K, clamped to the chunk, even when unaligned); without it nothing is persisted.
+   */
+  | { kind: 'status'; status: 408 | 429 | 500 | 502 | 503 | 504; retryAfter?: string; afterBytes?: number }
+  /**
+   * Destroy the socket without a response. With `afterBytes` K: after reading (and, for a data chunk, persisting
+   * exactly) K body bytes. Without it: after processing the request fully (a lost response).
+   */
+  | { kind: 'reset'; afterBytes?: number }
+  /** Wait `ms` milliseconds before handling the request. */
+  | { kind: 'stall'; ms: number }
+  /** Expire the session (404) at this request, then handle it. */
+  | { kind: 'expire' }
+  /** Terminate the session (410) at this request, then handle it. */
+  | { kind: 'terminate' }
+  /** Answer a 308 without its `Range` header. */
+  | { kind: 'omitRange' };
+
+/** Which requests a fault applies to. */
+export interface FaultMatch {
+  /** Request kind(s). Without it, every upload-URL request matches (API calls only match when `'api'` is listed). */
+  kind?: RequestKind | RequestKind[];
+  /** Only requests for this temp upload. */
+  tempUploadId?: string;
+  /**
+   * 1-based index among the requests this rule matches, counted from when the rule was added.
+   * @default the next matching request
+   */
+  nth?: number;
+}
+
+/** A scripted fault. */
+export interface FaultRule {
+  match?: FaultMatch;
+  fault: Fault;
+  /**
+   * How many times the rule fires (on consecutive matching requests from the `nth`). `Infinity` = always.
+   * @default 1
+   */
+  times?: number;
+}

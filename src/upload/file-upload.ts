@@ -1,0 +1,257 @@
+/**
+ * {@link uploadFile}: one file or Buffer into a new temp upload, simple or resumable as the server decides, with
+ * retries, end-to-end checksums and cancellation of the session when the upload is abandoned.
+ * @module
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { AbortError, DataLossError, IntegrityError, InvalidArgumentError, ProtocolError, SizeMismatchError } from '../errors.js';
+import type { RedivisClient } from '../client/redivis-client.js';
+import { tableReferencePathSegment, type TableReferenceInput } from '../client/table-reference.js';
+import type { TempUpload } from '../client/temp-uploads.js';
+import { CHUNK_ALIGNMENT } from './content-range.js';
+import { Backoff, uploadResumable } from './file-resumable.js';
+import { BufferSource, ContentHashes, FileSource } from './file-source.js';
+import { cancelSession, putSimple, type SessionContext, type StoredObject } from './session.js';
+import { debug } from './session-http.js';
+import { redactUrl } from '../util/redact.js';
+
+/** Size from which {@link uploadFile} asks for a resumable upload, in bytes (32 MiB, as the official clients). */
+export const DEFAULT_RESUMABLE_THRESHOLD = 33_554_432;
+/** Bytes per chunk of a resumable {@link uploadFile} (8 MiB, Google's recommended minimum). */
+export const DEFAULT_FILE_CHUNK_SIZE = 8_388_608;
+/** Longest wait for the best-effort cancellation of an abandoned session, in milliseconds. */
+const CANCEL_TIMEOUT_MS = 5_000;
+
+/** Progress of {@link uploadFile}: bytes the server has confirmed so far, out of `total`. */
+export interface UploadFileProgress {
+  bytesConfirmed: number;
+  total: number;
+}
+
+/** Options of {@link uploadFile}. */
+export interface UploadFileOptions {
+  /** The client that creates the temp upload and supplies dispatcher, retry policy, timeouts and headers. */
+  client: RedivisClient;
+  /** The table the temp upload belongs to. */
+  table: TableReferenceInput;
+  /**
+   * Name of the temp upload, unique within the table.
+   * @default the file's basename; required for a Buffer
+   */
+  name?: string;
+  /**
+   * Whether to ask for a resumable upload. The server's answer decides which protocol is used.
+   * @default size >= resumableThreshold
+   */
+  resumable?: boolean;
+  /**
+   * Size from which a resumable upload is asked for, in bytes.
+   * @default 33_554_432 (32 MiB, as the official Python client)
+   */
+  resumableThreshold?: number;
+  /**
+   * Bytes per chunk PUT of a resumable upload, a positive multiple of 262144. Memory use is one chunk.
+   * @default 8_388_608 (8 MiB)
+   */
+  chunkSize?: number;
+  /** Aborts the upload; it then rejects with `AbortError` and the session is cancelled (best effort). */
+  signal?: AbortSignal;
+  /** Called each time the server confirms more bytes, and once at completion. @default none */
+  onProgress?: (progress: UploadFileProgress) => void;
+}
+
+/** A temp upload whose content has been uploaded and verified. */
+export interface UploadedTempUpload extends TempUpload {
+  /** The stored object: size in bytes, base64 MD5 and base64 CRC32C as the server reports them. */
+  final: { size: number; md5: string; crc32c: string };
+}
+
+interface Validated {
+  name: string;
+  resumable: boolean | undefined;
+  resumableThreshold: number;
+  chunkSize: number;
+}
+
+function validate(source: unknown, options: UploadFileOptions): Validated {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', 'an object { client, table, ... }', options);
+  }
+  const { client, name, resumable, resumableThreshold, chunkSize, signal, onProgress } = options;
+  if (client === null || typeof client !== 'object' || typeof client.createTempUploads !== 'function' || typeof client.uploadHeaders !== 'function') {
+    throw new InvalidArgumentError('client', 'a RedivisClient', client);
+  }
+  tableReferencePathSegment(options.table);
+  if (typeof source === 'string') {
+    if (source === '') throw new InvalidArgumentError('source', 'a file path or a Buffer', source);
+  } else if (!Buffer.isBuffer(source)) {
+    throw new InvalidArgumentError('source', 'a file path or a Buffer', source);
+  }
+  if (name !== undefined && (typeof name !== 'string' || name === '')) {
+    throw new InvalidArgumentError('name', 'a non-empty string', name);
+  }
+  if (name === undefined && Buffer.isBuffer(source)) {
+    throw new InvalidArgumentError('name', 'a non-empty string (required when the source is a Buffer)', name);
+  }
+  if (resumable !== undefined && typeof resumable !== 'boolean') {
+    throw new InvalidArgumentError('resumable', 'a boolean or undefined', resumable);
+  }
+  const threshold = resumableThreshold ?? DEFAULT_RESUMABLE_THRESHOLD;
+  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0) {
+    throw new InvalidArgumentError('resumableThreshold', 'a non-negative safe integer number of bytes', threshold);
+  }
+  const chunk = chunkSize ?? DEFAULT_FILE_CHUNK_SIZE;
+  if (typeof chunk !== 'number' || !Number.isSafeInteger(chunk) || chunk < CHUNK_ALIGNMENT || chunk % CHUNK_ALIGNMENT !== 0) {
+    throw new InvalidArgumentError('chunkSize', `a positive multiple of ${CHUNK_ALIGNMENT} bytes`, chunk);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', 'an AbortSignal or undefined', signal);
+  }
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new InvalidArgumentError('onProgress', 'a function or undefined', onProgress);
+  }
+  const resolvedName = name ?? basename(source as string);
+  if (resolvedName === '') throw new InvalidArgumentError('name', 'a non-empty string', resolvedName);
+  return { name: resolvedName, resumable, resumableThreshold: threshold, chunkSize: chunk };
+}
+
+async function openFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (cause) {
+    throw new InvalidArgumentError('source', 'the path of a readable regular file', path, { cause });
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new InvalidArgumentError('source', 'the path of a regular file', path);
+    return { handle, size: stats.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/**
+ * Uploads a file (read from disk chunk by chunk, so memory stays at one chunk) or a Buffer into a new temp upload
+ * of `options.table`, and resolves with the temp upload and the server's description of the stored object.
+ *
+ * Arguments are validated before any request (`InvalidArgumentError`). The temp upload is created with the
+ * content's size; its returned `resumable` flag picks the protocol. A simple upload is one PUT, repeated from
+ * byte 0 after a retryable failure. A resumable upload sends `chunkSize` chunks of known total; after a retryable
+ * failure it backs off, asks the server for its persisted offset and continues from there. Retry budgets come from
+ * `client.retry` and start over whenever the server confirms more bytes.
+ *
+ * CRC32C and MD5 are computed while reading and sent as `X-Goog-Hash` with the request that completes the upload
+ * (simple uploads of a file are verified afterwards only). Failures: `IntegrityError` when the server's size or
+ * checksums differ from the local ones, `SizeMismatchError` when the file changes size during the upload,
+ * `DataLossError` when the server reports bytes it was never sent, `RetriesExhaustedError` (with the last failure
+ * as `cause`) when retries run out, `SessionExpiredError` when the session is gone, `AbortError` on abort. An
+ * upload abandoned for an abort, a size change, data loss or a protocol violation has its session cancelled
+ * (best effort).
+ */
+export async function uploadFile(source: string | Buffer, options: UploadFileOptions): Promise<UploadedTempUpload> {
+  const settings = validate(source, options);
+  const { client, table, signal, onProgress } = options;
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+
+  const opened = typeof source === 'string' ? await openFile(source) : undefined;
+  try {
+    const size = opened ? opened.size : (source as Buffer).length;
+    const label = `Uploading ${JSON.stringify(settings.name)}`;
+    const content = opened
+      ? new FileSource(opened.handle, size, JSON.stringify(source), settings.chunkSize)
+      : new BufferSource(source as Buffer);
+    const resumable = settings.resumable ?? size >= settings.resumableThreshold;
+    const [tempUpload] = await client.createTempUploads(table, [{ name: settings.name, size, resumable }], { signal });
+    if (tempUpload === undefined) throw new ProtocolError('the API created no temp upload');
+    debug('%s: %d bytes, %s upload to %s', label, size, tempUpload.resumable ? 'resumable' : 'simple', redactUrl(tempUpload.url));
+
+    const contextFor = (url: string): SessionContext => ({
+      dispatcher: client.dispatcher,
+      headers: client.uploadHeaders(url),
+      signal,
+      requestTimeoutMs: client.requestTimeoutMs,
+    });
+    const report = (bytesConfirmed: number): void => onProgress?.({ bytesConfirmed, total: size });
+
+    let hashes = new ContentHashes();
+    let stored: StoredObject;
+    if (tempUpload.resumable) {
+      let sessionUrl: string | undefined;
+      let reported = -1;
+      try {
+        stored = await uploadResumable({
+          url: tempUpload.url,
+          urlContext: contextFor(tempUpload.url),
+          sessionContext: contextFor,
+          source: content,
+          hashes,
+          chunkSize: settings.chunkSize,
+          retry: client.retry,
+          signal,
+          label,
+          onSession: (url) => {
+            sessionUrl = url;
+          },
+          onConfirmed: (bytes) => {
+            reported = bytes;
+            report(bytes);
+          },
+        });
+      } catch (error) {
+        const failure = signal?.aborted && !(error instanceof AbortError) ? new AbortError(undefined, { cause: signal.reason }) : error;
+        if (sessionUrl !== undefined && abandonsSession(failure)) await cancelQuietly(sessionUrl, contextFor(sessionUrl));
+        throw failure;
+      }
+      if (reported !== size) report(size);
+    } else {
+      const ctx = contextFor(tempUpload.url);
+      const backoff = new Backoff(client.retry, signal, label);
+      if (Buffer.isBuffer(source)) {
+        hashes.feed(0, source);
+        const header = hashes.digest().header;
+        stored = await backoff.retrying(() => putSimple(tempUpload.url, ctx, source, size, { hashHeader: header }));
+      } else {
+        const file = content as FileSource;
+        stored = await backoff.retrying(() => {
+          const attempt = new ContentHashes();
+          hashes = attempt;
+          return putSimple(tempUpload.url, ctx, () => file.stream((piece) => attempt.feed(attempt.hashedUpTo, piece)), size);
+        });
+      }
+      report(size);
+    }
+    return { ...tempUpload, final: verify(stored, size, hashes) };
+  } finally {
+    await opened?.handle.close();
+  }
+}
+
+/** Failures after which the session can never be completed by this call, so it is cancelled. */
+function abandonsSession(error: unknown): boolean {
+  return error instanceof AbortError || error instanceof SizeMismatchError || error instanceof DataLossError || error instanceof ProtocolError;
+}
+
+async function cancelQuietly(sessionUrl: string, ctx: SessionContext): Promise<void> {
+  try {
+    await cancelSession(sessionUrl, {
+      ...ctx,
+      signal: undefined,
+      requestTimeoutMs: Math.min(ctx.requestTimeoutMs ?? CANCEL_TIMEOUT_MS, CANCEL_TIMEOUT_MS),
+    });
+  } catch (error) {
+    debug('cancelling %s failed: %s', redactUrl(sessionUrl), error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Compares the server's object with what was sent; returns the values to report. */
+function verify(stored: StoredObject, size: number, hashes: ContentHashes): UploadedTempUpload['final'] {
+  if (stored.size !== size) throw new IntegrityError('size', String(size), String(stored.size));
+  if (hashes.hashedUpTo !== size) throw new IntegrityError('size', String(size), `${hashes.hashedUpTo} bytes read`);
+  const local = hashes.digest();
+  if (stored.crc32c !== undefined && stored.crc32c !== local.crc32c) throw new IntegrityError('crc32c', local.crc32c, stored.crc32c);
+  if (stored.md5Hash !== undefined && stored.md5Hash !== local.md5) throw new IntegrityError('md5', local.md5, stored.md5Hash);
+  return { size, md5: stored.md5Hash ?? local.md5, crc32c: stored.crc32c ?? local.crc32c };
+}

@@ -1,0 +1,185 @@
+/**
+ * Options of {@link createTempUploadStream}, their defaults and their validation, in one place.
+ * @module
+ */
+import type { Dispatcher } from 'undici';
+import type { RedivisClient } from '../client/redivis-client.js';
+import type { TableReferenceInput } from '../client/table-reference.js';
+import { InvalidArgumentError, UnsafeUrlError } from '../errors.js';
+import { isLoopbackHost } from '../util/loopback.js';
+import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from '../util/retry.js';
+import { CHUNK_ALIGNMENT } from './content-range.js';
+import type { ChecksumOptions } from './checksums.js';
+
+/** 8 MiB, Google's recommended minimum chunk for throughput. */
+export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+
+/** Options shared by every way of telling the stream where to send. */
+export interface TempUploadStreamCommonOptions {
+  /**
+   * Bytes per chunk `PUT`: a positive multiple of 256 KiB (262144). The stream holds at most about two chunks.
+   * @default 8388608 (8 MiB)
+   */
+  chunkSize?: number;
+  /**
+   * Exact size of the data in bytes, when known. It is sent as the total from the first request, and a stream that
+   * ends short or runs long fails with a `SizeMismatchError` before anything is finalized.
+   * @default undefined (unknown: the total is sent with the last request)
+   */
+  size?: number;
+  /** Checksums computed while uploading and compared with the server's. @default { crc32c: true, md5: false } */
+  checksums?: ChecksumOptions;
+  /** Retry policy for upload requests. @default the client's, else {@link RetryOptions} defaults */
+  retry?: RetryOptions;
+  /**
+   * The longest the upload may go without the server's persisted offset advancing (retries included), ms.
+   * @default 600000 (10 minutes)
+   */
+  stallTimeoutMs?: number;
+  /** Timeout for a single request's response headers and for body inactivity, ms. @default the client's, else 60000 */
+  requestTimeoutMs?: number;
+  /** Aborting it destroys the stream with an `AbortError` and cancels the session. */
+  signal?: AbortSignal;
+  /** undici dispatcher for upload requests. @default the client's, else undici's global dispatcher */
+  dispatcher?: Dispatcher;
+  /** Writable high-water mark in bytes: how much Node buffers in front of the stream. @default 65536 */
+  highWaterMark?: number;
+}
+
+/** Send to a temp upload's URL; the stream starts the resumable session itself. */
+export interface TempUploadUrlTarget extends TempUploadStreamCommonOptions {
+  url: string;
+  /** Supplies User-Agent, the token (only for URLs on the API's own site), retries and the dispatcher. */
+  client?: RedivisClient;
+}
+
+/**
+ * Continue an already-started session. Bytes the server already holds are skipped; feed the source from `offset`.
+ */
+export interface TempUploadSessionTarget extends TempUploadStreamCommonOptions {
+  sessionUrl: string;
+  /**
+   * Absolute offset of the first byte the source will write. With the default, feed the whole source again: the
+   * stream skips what the server has persisted and can still verify the checksums of the whole object.
+   * @default 0
+   */
+  offset?: number;
+  client?: RedivisClient;
+}
+
+/** Create the temp upload first (resumable), then stream into it. */
+export interface TempUploadTableTarget extends TempUploadStreamCommonOptions {
+  client: RedivisClient;
+  table: TableReferenceInput;
+  /** The temp upload's name, unique within the table. */
+  name: string;
+  /**
+   * Size to declare when creating the temp upload if `size` is not known (the protocol total stays unknown).
+   * @default size, else 0
+   */
+  sizeHint?: number;
+}
+
+/** Where and how {@link createTempUploadStream} uploads. Exactly one of `url`, `sessionUrl` or `table`. */
+export type TempUploadStreamOptions = TempUploadUrlTarget | TempUploadSessionTarget | TempUploadTableTarget;
+
+export type ResolvedTarget =
+  | { kind: 'url'; url: string }
+  | { kind: 'session'; sessionUrl: string; offset: number }
+  | { kind: 'table'; table: TableReferenceInput; name: string; sizeHint: number | undefined };
+
+export interface ResolvedStreamOptions {
+  target: ResolvedTarget;
+  client: RedivisClient | undefined;
+  chunkSize: number;
+  size: number | undefined;
+  checksums: Required<ChecksumOptions>;
+  retry: ResolvedRetryOptions;
+  stallTimeoutMs: number;
+  requestTimeoutMs: number;
+  signal: AbortSignal | undefined;
+  dispatcher: Dispatcher | undefined;
+  highWaterMark: number;
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function optionalCount(name: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!isNonNegativeInteger(value) || value < min) {
+    throw new InvalidArgumentError(name, `an integer >= ${min}`, value);
+  }
+  return value;
+}
+
+/** Validates options before anything is sent, naming the option at fault with what was expected and received. */
+export function resolveStreamOptions(options: TempUploadStreamOptions): ResolvedStreamOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', 'an object with url, sessionUrl or client + table + name', options);
+  }
+  const raw = options as Partial<TempUploadUrlTarget & TempUploadSessionTarget & TempUploadTableTarget>;
+  const targets = (['url', 'sessionUrl', 'table'] as const).filter((key) => raw[key] !== undefined);
+  if (targets.length !== 1) {
+    throw new InvalidArgumentError('options', 'exactly one of url, sessionUrl or table', targets.length === 0 ? 'none' : targets.join(' and '));
+  }
+  const client = raw.client;
+  if (client !== undefined && (client === null || typeof client !== 'object' || typeof client.uploadHeaders !== 'function')) {
+    throw new InvalidArgumentError('client', 'a RedivisClient', client);
+  }
+
+  let target: ResolvedTarget;
+  if (raw.url !== undefined) {
+    target = { kind: 'url', url: checkUrl('url', raw.url) };
+  } else if (raw.sessionUrl !== undefined) {
+    target = { kind: 'session', sessionUrl: checkUrl('sessionUrl', raw.sessionUrl), offset: optionalCount('offset', raw.offset, 0) ?? 0 };
+  } else {
+    if (client === undefined) throw new InvalidArgumentError('client', 'a RedivisClient (required with table)', client);
+    if (typeof raw.name !== 'string' || raw.name === '') throw new InvalidArgumentError('name', 'a non-empty string', raw.name);
+    target = { kind: 'table', table: raw.table!, name: raw.name, sizeHint: optionalCount('sizeHint', raw.sizeHint, 0) };
+  }
+
+  const chunkSize = optionalCount('chunkSize', raw.chunkSize, CHUNK_ALIGNMENT) ?? DEFAULT_CHUNK_SIZE;
+  if (chunkSize % CHUNK_ALIGNMENT !== 0) {
+    throw new InvalidArgumentError('chunkSize', `a positive multiple of ${CHUNK_ALIGNMENT} (256 KiB)`, chunkSize);
+  }
+  const checksums = raw.checksums ?? {};
+  if (checksums === null || typeof checksums !== 'object') {
+    throw new InvalidArgumentError('checksums', 'an object like { crc32c?: boolean, md5?: boolean }', checksums);
+  }
+  if (raw.signal !== undefined && !(raw.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', 'an AbortSignal', raw.signal);
+  }
+
+  return {
+    target,
+    client,
+    chunkSize,
+    size: optionalCount('size', raw.size, 0),
+    checksums: { crc32c: checksums.crc32c !== false, md5: checksums.md5 === true },
+    retry: raw.retry !== undefined ? resolveRetryOptions(raw.retry) : (client?.retry ?? resolveRetryOptions(undefined)),
+    stallTimeoutMs: optionalCount('stallTimeoutMs', raw.stallTimeoutMs, 1) ?? 600_000,
+    requestTimeoutMs: optionalCount('requestTimeoutMs', raw.requestTimeoutMs, 1) ?? client?.requestTimeoutMs ?? 60_000,
+    signal: raw.signal,
+    dispatcher: raw.dispatcher ?? client?.dispatcher,
+    highWaterMark: optionalCount('highWaterMark', raw.highWaterMark, 1) ?? 65_536,
+  };
+}
+
+function checkUrl(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(name, 'an http(s) URL string', value);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(name, 'an absolute http(s) URL', '<unparseable URL>');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new InvalidArgumentError(name, 'an http(s) URL', parsed.protocol);
+  }
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
+    throw new UnsafeUrlError(`Refusing to upload over plain http to ${parsed.host}: use https (plain http is allowed only on loopback)`);
+  }
+  return value;
+}

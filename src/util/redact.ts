@@ -1,0 +1,13 @@
+/**
+ * Upload URLs may be signed: their query strings carry credentials. Anything that leaves the library (errors,
+ * debug output, events) shows them through this function only.
+ */
+export function redactUrl(url: string | URL): string {
+  try {
+    const parsed = new URL(String(url));
+    const query = parsed.search ? '?…' : '';
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}${query}`;
+  } catch {
+    return '<unparseable URL>';
+  }
+}
