@@ -28,3 +28,22 @@ export {
   type TempUploadTableTarget,
 } from './upload/stream-options.js';
 export { type ChecksumOptions } from './upload/checksums.js';
+export {
+  uploadFile,
+  DEFAULT_RESUMABLE_THRESHOLD,
+  type UploadFileOptions,
+  type UploadFileProgress,
+  type UploadedTempUpload,
+} from './upload/file-upload.js';
+export {
+  startSession,
+  putChunk,
+  queryStatus,
+  cancelSession,
+  putSimple,
+  type SessionContext,
+  type SessionStatus,
+  type StoredObject,
+  type ChunkToSend,
+} from './upload/session.js';
+export { isRetryableUploadError } from './upload/retry-policy.js';

@@ -4,6 +4,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Which checksums to compute while uploading. */
 export interface ChecksumOptions {
@@ -34,27 +35,41 @@ export class RunningChecksums {
     this.md5?.update(data);
   }
 
-  /** Final values, base64 as in `X-Goog-Hash` and the object resource. Call once, after the last update. */
-  digest(): { crc32c: string | undefined; md5: string | undefined } {
+  /**
+   * Final values, base64 as in the object resource, and the `X-Goog-Hash` header carrying them. Call after the last
+   * update; later calls return the same values.
+   */
+  digest(): { crc32c: string | undefined; md5: string | undefined; header: string | undefined } {
     if (this.md5 && !this.md5Digest) this.md5Digest = this.md5.digest();
+    const hashes = { ...(this.crc === undefined ? {} : { crc32c: this.crc }), ...(this.md5Digest ? { md5: this.md5Digest } : {}) };
     return {
       crc32c: this.crc === undefined ? undefined : crc32cToBase64(this.crc),
       md5: this.md5Digest?.toString('base64'),
+      header: hashes.crc32c === undefined && hashes.md5 === undefined ? undefined : formatGoogHash(hashes),
     };
   }
 }
 
-/** A CRC32C as GCS encodes it: the 4 bytes big-endian, base64. */
+/** Base64 of a CRC32C value (an unsigned 32-bit integer) as 4 big-endian bytes, the form GCS uses. */
 export function crc32cToBase64(value: number): string {
-  const bytes = Buffer.allocUnsafe(4);
-  bytes.writeUInt32BE(value >>> 0, 0);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new InvalidArgumentError('crc32c', 'an unsigned 32-bit integer', value);
+  }
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(value, 0);
   return bytes.toString('base64');
 }
 
-/** The `X-Goog-Hash` header value for the given base64 checksums; `undefined` when there are none. */
-export function formatGoogHash(hashes: { crc32c?: string | undefined; md5?: string | undefined }): string | undefined {
+/** Builds an `X-Goog-Hash` value, `crc32c=<b64>,md5=<b64>`, from whichever of the two hashes is given. */
+export function formatGoogHash(hashes: { crc32c?: number; md5?: Buffer }): string {
   const parts: string[] = [];
-  if (hashes.crc32c) parts.push(`crc32c=${hashes.crc32c}`);
-  if (hashes.md5) parts.push(`md5=${hashes.md5}`);
-  return parts.length > 0 ? parts.join(',') : undefined;
+  if (hashes.crc32c !== undefined) parts.push(`crc32c=${crc32cToBase64(hashes.crc32c)}`);
+  if (hashes.md5 !== undefined) {
+    if (!Buffer.isBuffer(hashes.md5) || hashes.md5.length !== 16) {
+      throw new InvalidArgumentError('md5', 'a 16-byte Buffer', hashes.md5);
+    }
+    parts.push(`md5=${hashes.md5.toString('base64')}`);
+  }
+  if (parts.length === 0) throw new InvalidArgumentError('hashes', 'at least one of crc32c and md5', hashes);
+  return parts.join(',');
 }

@@ -4,13 +4,12 @@
  * progress.
  * @module
  */
-import { DataLossError, ProtocolError, RetriesExhaustedError } from '../errors.js';
+import { DataLossError, ProtocolError } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
-import { RetrySchedule, sleep, type ResolvedRetryOptions } from '../util/retry.js';
+import type { ResolvedRetryOptions } from '../util/retry.js';
+import { Recovery } from './recovery.js';
 import type { ContentHashes, UploadSource } from './file-source.js';
-import { isRetryableUploadError, retryAfterOf } from './retry-policy.js';
 import { putChunk, queryStatus, startSession, type SessionContext, type SessionStatus, type StoredObject } from './session.js';
-import { debug } from './session-http.js';
 
 /** Everything the resumable loop needs. */
 export interface ResumableRun {
@@ -32,52 +31,16 @@ export interface ResumableRun {
   onConfirmed: (bytesConfirmed: number) => void;
 }
 
-/** A retry loop's shared state: one schedule, reset when the persisted offset advances. */
-export class Backoff {
-  private readonly schedule: RetrySchedule;
-  constructor(
-    retry: ResolvedRetryOptions,
-    private readonly signal: AbortSignal | undefined,
-    private readonly label: string,
-  ) {
-    this.schedule = new RetrySchedule(retry);
-  }
-
-  /** Waits before the next attempt after `error`, or throws RetriesExhaustedError when none is left. */
-  async wait(error: unknown): Promise<void> {
-    if (!this.schedule.canRetry) throw new RetriesExhaustedError(this.label, this.schedule.attempts + 1, error);
-    const delay = this.schedule.nextDelay(retryAfterOf(error));
-    debug('%s: retrying in %d ms after %s', this.label, delay, error instanceof Error ? error.message : String(error));
-    await sleep(delay, this.signal);
-  }
-
-  reset(): void {
-    this.schedule.reset();
-  }
-
-  /** Runs `attempt` until it succeeds, waiting between retryable failures; other failures are thrown. */
-  async retrying<T>(attempt: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!isRetryableUploadError(error)) throw error;
-        await this.wait(error);
-      }
-    }
-  }
-}
-
 /** Runs a resumable upload of `run.source` to completion and returns the stored object (not yet verified). */
 export async function uploadResumable(run: ResumableRun): Promise<StoredObject> {
   const { source, hashes, chunkSize, signal } = run;
   const total = source.size;
-  const backoff = new Backoff(run.retry, signal, run.label);
+  const backoff = new Recovery({ retry: run.retry, label: run.label, signal });
 
   const sessionUrl = await backoff.retrying(() => startSession(run.url, run.urlContext, { size: total }));
   run.onSession(sessionUrl);
   const ctx = run.sessionContext(sessionUrl);
-  backoff.reset();
+  backoff.progressed();
 
   let confirmed = 0;
   let sentUpTo = 0;
@@ -85,7 +48,7 @@ export async function uploadResumable(run: ResumableRun): Promise<StoredObject> 
   /** Applies a server-reported offset; bytes beyond what was sent mean the server holds data it never got. */
   const accept = (persisted: number): void => {
     if (persisted > sentUpTo) throw new DataLossError(persisted, 0, sentUpTo);
-    if (persisted > confirmed) backoff.reset();
+    if (persisted > confirmed) backoff.progressed();
     // A smaller offset than before is resent from the source, which can reread any byte.
     confirmed = persisted;
     if (persisted > reported) {
@@ -104,7 +67,7 @@ export async function uploadResumable(run: ResumableRun): Promise<StoredObject> 
         throw new ProtocolError(`the server holds all ${total} bytes but does not complete the upload`, { method: 'PUT', path: redactUrl(sessionUrl) }, 308);
       }
       accept(finalize.persisted);
-      await backoff.wait(new ProtocolError(`finalizing reported ${finalize.persisted} of ${total} bytes`));
+      await backoff.backOff(new ProtocolError(`finalizing reported ${finalize.persisted} of ${total} bytes`), true);
       continue;
     }
 
@@ -126,8 +89,7 @@ export async function uploadResumable(run: ResumableRun): Promise<StoredObject> 
         hashHeader: last ? hashes.digest().header : undefined,
       });
     } catch (error) {
-      if (!isRetryableUploadError(error)) throw error;
-      await backoff.wait(error);
+      await backoff.backOff(error);
       answer = await status();
       if (answer.complete) return answer.object;
       accept(answer.persisted);
@@ -143,6 +105,6 @@ export async function uploadResumable(run: ResumableRun): Promise<StoredObject> 
     if (answer.complete) return answer.object;
     const progressed = answer.persisted > start;
     accept(answer.persisted);
-    if (!progressed) await backoff.wait(new ProtocolError(`the server persisted none of bytes ${start}..${start + length - 1}`));
+    if (!progressed) await backoff.backOff(new ProtocolError(`the server persisted none of bytes ${start}..${start + length - 1}`), true);
   }
 }

@@ -4,12 +4,10 @@
  * when a retry re-reads bytes already hashed.
  * @module
  */
-import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { crc32c } from '@node-rs/crc32';
 import { SizeMismatchError } from '../errors.js';
-import { crc32cToBase64, formatGoogHash } from './session.js';
+import { RunningChecksums } from './checksums.js';
 
 /** Pieces a file is streamed in by a simple upload, in bytes. */
 const STREAM_PIECE = 262_144;
@@ -95,11 +93,9 @@ export class FileSource implements UploadSource {
   }
 }
 
-/** Running CRC32C and MD5 over the content, fed in order; bytes fed a second time are skipped. */
+/** Running CRC32C and MD5 over the content, fed by offset; bytes fed a second time (a resend) are skipped. */
 export class ContentHashes {
-  private crc = 0;
-  private readonly md5: Hash = createHash('md5');
-  private md5Digest: Buffer | undefined;
+  private readonly checksums = new RunningChecksums({ crc32c: true, md5: true });
   /** Bytes hashed so far, from offset 0. */
   hashedUpTo = 0;
 
@@ -110,19 +106,13 @@ export class ContentHashes {
     if (offset > this.hashedUpTo) {
       throw new RangeError(`checksum gap: bytes ${this.hashedUpTo}..${offset} were never hashed`);
     }
-    const fresh = data.subarray(this.hashedUpTo - offset);
-    this.crc = crc32c(fresh, this.crc);
-    this.md5.update(fresh);
+    this.checksums.update(data.subarray(this.hashedUpTo - offset));
     this.hashedUpTo = end;
   }
 
-  /** Final values, base64 as the server reports them. Call once every byte has been fed. */
+  /** Final values, base64 as the server reports them, and the `X-Goog-Hash` header. */
   digest(): { crc32c: string; md5: string; header: string } {
-    this.md5Digest ??= this.md5.digest();
-    return {
-      crc32c: crc32cToBase64(this.crc),
-      md5: this.md5Digest.toString('base64'),
-      header: formatGoogHash({ crc32c: this.crc, md5: this.md5Digest }),
-    };
+    const { crc32c, md5, header } = this.checksums.digest();
+    return { crc32c: crc32c!, md5: md5!, header: header! };
   }
 }

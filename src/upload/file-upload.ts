@@ -10,7 +10,8 @@ import type { RedivisClient } from '../client/redivis-client.js';
 import { tableReferencePathSegment, type TableReferenceInput } from '../client/table-reference.js';
 import type { TempUpload } from '../client/temp-uploads.js';
 import { CHUNK_ALIGNMENT } from './content-range.js';
-import { Backoff, uploadResumable } from './file-resumable.js';
+import { uploadResumable } from './file-resumable.js';
+import { Recovery } from './recovery.js';
 import { BufferSource, ContentHashes, FileSource } from './file-source.js';
 import { cancelSession, putSimple, type SessionContext, type StoredObject } from './session.js';
 import { debug } from './session-http.js';
@@ -208,7 +209,7 @@ export async function uploadFile(source: string | Buffer, options: UploadFileOpt
       if (reported !== size) report(size);
     } else {
       const ctx = contextFor(tempUpload.url);
-      const backoff = new Backoff(client.retry, signal, label);
+      const backoff = new Recovery({ retry: client.retry, label, signal });
       if (Buffer.isBuffer(source)) {
         hashes.feed(0, source);
         const header = hashes.digest().header;

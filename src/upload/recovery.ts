@@ -1,6 +1,6 @@
 /**
- * The retry loop of a resumable upload: back off with jitter, ask the server where it stands, and give up when
- * the retry budget or the stall deadline runs out. The budget starts over whenever the server's offset advances.
+ * The retry loop shared by every upload: back off with jitter, give up when the retry budget or the stall
+ * deadline runs out, and start the budget over whenever the server's persisted offset advances.
  * @module
  */
 import { debuglog } from 'node:util';
@@ -10,23 +10,29 @@ import { isRetryableUploadError, retryAfterOf } from './retry-policy.js';
 
 const debug = debuglog('redivis-upload');
 
+/** What is reported before each retry. */
 export interface RetryNotice {
   attempt: number;
   delayMs: number;
   error: Error;
 }
 
+export interface RecoveryOptions {
+  retry: ResolvedRetryOptions;
+  /** Names the operation in errors, e.g. `The upload of data.csv`. */
+  label: string;
+  signal: AbortSignal | undefined;
+  /** Longest time without progress, ms. @default Infinity */
+  stallTimeoutMs?: number;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
 export class Recovery {
   private readonly schedule: RetrySchedule;
   private lastProgressAt = Date.now();
 
-  constructor(
-    retry: ResolvedRetryOptions,
-    private readonly stallTimeoutMs: number,
-    private readonly signal: AbortSignal,
-    private readonly onRetry: (notice: RetryNotice) => void,
-  ) {
-    this.schedule = new RetrySchedule(retry);
+  constructor(private readonly options: RecoveryOptions) {
+    this.schedule = new RetrySchedule(options.retry);
   }
 
   /** The server's offset advanced: the budget and the stall clock start over. */
@@ -41,16 +47,16 @@ export class Recovery {
    */
   async backOff(error: unknown, retryable = isRetryableUploadError(error)): Promise<void> {
     if (!retryable) throw error;
-    if (!this.schedule.canRetry) throw new RetriesExhaustedError('The upload', this.schedule.attempts + 1, error);
+    if (!this.schedule.canRetry) throw new RetriesExhaustedError(this.options.label, this.schedule.attempts + 1, error);
     const delayMs = this.schedule.nextDelay(retryAfterOf(error));
-    const stalledFor = Date.now() - this.lastProgressAt;
-    if (stalledFor + delayMs > this.stallTimeoutMs) {
-      throw new TimeoutError('The upload made no progress and', this.stallTimeoutMs, { cause: error });
+    const stallTimeoutMs = this.options.stallTimeoutMs ?? Number.POSITIVE_INFINITY;
+    if (Date.now() - this.lastProgressAt + delayMs > stallTimeoutMs) {
+      throw new TimeoutError(`${this.options.label} made no progress and`, stallTimeoutMs, { cause: error });
     }
     const cause = error instanceof Error ? error : new Error(String(error));
-    debug('retry %d in %d ms after %s', this.schedule.attempts, delayMs, cause.message);
-    this.onRetry({ attempt: this.schedule.attempts, delayMs, error: cause });
-    await sleep(delayMs, this.signal);
+    debug('%s: retry %d in %d ms after %s', this.options.label, this.schedule.attempts, delayMs, cause.message);
+    this.options.onRetry?.({ attempt: this.schedule.attempts, delayMs, error: cause });
+    await sleep(delayMs, this.options.signal);
   }
 
   /** Runs `operation`, retrying retryable failures within the budget. */
@@ -62,11 +68,5 @@ export class Recovery {
         await this.backOff(error);
       }
     }
-  }
-
-  /** After a failed request: back off, then ask the server for its state (the query itself retried). */
-  async recover<T>(error: unknown, query: () => Promise<T>): Promise<T> {
-    await this.backOff(error);
-    return this.retrying(query);
   }
 }

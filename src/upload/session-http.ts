@@ -16,6 +16,7 @@ import {
   UploadHttpError,
   type RequestDetails,
 } from '../errors.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../client/options.js';
 import { redactUrl } from '../util/redact.js';
 import { parseRetryAfter } from '../util/retry.js';
 
@@ -44,8 +45,7 @@ export interface SessionContext {
   requestTimeoutMs?: number;
 }
 
-/** Default per-request timeout, in milliseconds. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export { DEFAULT_REQUEST_TIMEOUT_MS };
 
 /** Error response bodies are kept only this far; the rest is read and dropped. */
 const MAX_KEPT_BODY = 1 << 20;

@@ -281,27 +281,3 @@ export function parseGoogHash(header: string | undefined): { crc32c?: string; md
   }
   return result;
 }
-
-/** Base64 of a CRC32C value (an unsigned 32-bit integer) as 4 big-endian bytes, the form GCS uses. */
-export function crc32cToBase64(value: number): string {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw new InvalidArgumentError('crc32c', 'an unsigned 32-bit integer', value);
-  }
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value, 0);
-  return bytes.toString('base64');
-}
-
-/** Builds an `X-Goog-Hash` value, `crc32c=<b64>,md5=<b64>`, from whichever of the two hashes is given. */
-export function formatGoogHash(hashes: { crc32c?: number; md5?: Buffer }): string {
-  const parts: string[] = [];
-  if (hashes.crc32c !== undefined) parts.push(`crc32c=${crc32cToBase64(hashes.crc32c)}`);
-  if (hashes.md5 !== undefined) {
-    if (!Buffer.isBuffer(hashes.md5) || hashes.md5.length !== 16) {
-      throw new InvalidArgumentError('md5', 'a 16-byte Buffer', hashes.md5);
-    }
-    parts.push(`md5=${hashes.md5.toString('base64')}`);
-  }
-  if (parts.length === 0) throw new InvalidArgumentError('hashes', 'at least one of crc32c and md5', hashes);
-  return parts.join(',');
-}

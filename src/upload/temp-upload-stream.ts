@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
 import { ByteQueue } from './byte-queue.js';
-import { RunningChecksums, formatGoogHash } from './checksums.js';
+import { RunningChecksums } from './checksums.js';
 import { Recovery } from './recovery.js';
 import { cancelSession, putChunk, queryStatus, startSession, type SessionContext, type SessionStatus, type StoredObject } from './session.js';
 import { resolveStreamOptions, type ResolvedStreamOptions, type TempUploadStreamOptions } from './stream-options.js';
@@ -102,7 +102,13 @@ export class TempUploadStream extends Writable {
     // Checksums of the whole object can only be computed when the source starts at byte 0.
     const checksums = resolved.checksums;
     this.checksums = startOffset === 0 && (checksums.crc32c || checksums.md5) ? new RunningChecksums(checksums) : undefined;
-    this.recovery = new Recovery(resolved.retry, resolved.stallTimeoutMs, this.abortController.signal, (retry) => this.emit('retry', retry));
+    this.recovery = new Recovery({
+      retry: resolved.retry,
+      label: 'The upload',
+      signal: this.abortController.signal,
+      stallTimeoutMs: resolved.stallTimeoutMs,
+      onRetry: (retry) => this.emit('retry', retry),
+    });
     if (resolved.target.kind === 'session') this.sessionUrl = resolved.target.sessionUrl;
     if (resolved.target.kind !== 'table') this.ctx = this.contextFor(resolved.target.kind === 'url' ? resolved.target.url : resolved.target.sessionUrl);
 
@@ -279,7 +285,7 @@ export class TempUploadStream extends Writable {
       const isFinal = this.ended && length === this.queue.length;
       if (isFinal) this.checkSourceLength();
       const total = size ?? (isFinal ? this.queue.end : undefined);
-      const hashHeader = isFinal && this.checksums ? formatGoogHash(this.checksums.digest()) : undefined;
+      const hashHeader = isFinal && this.checksums ? this.checksums.digest().header : undefined;
       let status: SessionStatus;
       let recovered = false;
       try {
@@ -391,6 +397,8 @@ export class TempUploadStream extends Writable {
 
   private async startSession(url: string): Promise<undefined> {
     this.sessionUrl = await this.recovery.retrying(() => startSession(url, this.ctx!, { size: this.options.size }));
+    // The session URL may be on another host than the temp upload URL; its headers are decided afresh.
+    this.ctx = this.contextFor(this.sessionUrl);
     debug('session started at %s', redactUrl(this.sessionUrl));
     this.emit('session', this.sessionUrl);
     return undefined;

@@ -12,7 +12,7 @@ import { Agent } from 'undici';
 import { crc32c } from '@node-rs/crc32';
 import { RedivisClient } from '../../src/client/redivis-client.js';
 import { DataLossError, IntegrityError, ProtocolError } from '../../src/errors.js';
-import { crc32cToBase64 } from '../../src/upload/session.js';
+import { crc32cToBase64 } from '../../src/upload/checksums.js';
 import { uploadFile } from '../../src/upload/file-upload.js';
 import { randomBytes, runSeed } from '../support/data.js';
 

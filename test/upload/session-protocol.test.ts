@@ -25,8 +25,6 @@ import {
 } from '../../src/errors.js';
 import {
   cancelSession,
-  crc32cToBase64,
-  formatGoogHash,
   parseGoogHash,
   putChunk,
   putSimple,
@@ -34,6 +32,7 @@ import {
   startSession,
   type SessionContext,
 } from '../../src/upload/session.js';
+import { crc32cToBase64, formatGoogHash } from '../../src/upload/checksums.js';
 import { isRetryableUploadError } from '../../src/upload/retry-policy.js';
 
 interface Seen {

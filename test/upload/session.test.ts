@@ -15,13 +15,13 @@ import { CHUNK_ALIGNMENT } from '../../src/upload/content-range.js';
 import { isRetryableUploadError } from '../../src/upload/retry-policy.js';
 import {
   cancelSession,
-  formatGoogHash,
   putChunk,
   putSimple,
   queryStatus,
   startSession,
   type SessionContext,
 } from '../../src/upload/session.js';
+import { formatGoogHash } from '../../src/upload/checksums.js';
 import { md5Hex, randomBytes, runSeed } from '../support/data.js';
 
 const Q = CHUNK_ALIGNMENT;
