@@ -140,8 +140,8 @@ export function resolveStreamOptions(options: TempUploadStreamOptions): Resolved
     target = { kind: 'table', table: raw.table!, name: raw.name, sizeHint: optionalCount('sizeHint', raw.sizeHint, 0) };
   }
 
-  const chunkSize = optionalCount('chunkSize', raw.chunkSize, CHUNK_ALIGNMENT) ?? DEFAULT_CHUNK_SIZE;
-  if (chunkSize % CHUNK_ALIGNMENT !== 0) {
+  const chunkSize = raw.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!isNonNegativeInteger(chunkSize) || chunkSize === 0 || chunkSize % CHUNK_ALIGNMENT !== 0) {
     throw new InvalidArgumentError('chunkSize', `a positive multiple of ${CHUNK_ALIGNMENT} (256 KiB)`, chunkSize);
   }
   const checksums = raw.checksums ?? {};

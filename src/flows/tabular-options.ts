@@ -1,0 +1,164 @@
+/**
+ * The body fields of `POST /tables/:ref/uploads` that describe how Redivis parses the data, their validation, and
+ * how upload names appear in URL paths.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { extname } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
+
+/**
+ * How Redivis reads a tabular upload: the body fields of `POST /tables/:ref/uploads`. Only the fields that are
+ * given are sent; the defaults below are Redivis' own.
+ */
+export interface TabularUploadOptions {
+  /**
+   * Format of the data. `'stream'` is for uploads filled row by row, which this library does not do.
+   * @default inferred by Redivis from the name's extension (not sent)
+   */
+  type?:
+    | 'delimited'
+    | 'csv'
+    | 'tsv'
+    | 'ndjson'
+    | 'avro'
+    | 'parquet'
+    | 'orc'
+    | 'xls'
+    | 'xlsx'
+    | 'dta'
+    | 'sav'
+    | 'sas7bdat'
+    | 'shp'
+    | 'geojson'
+    | 'kml'
+    | 'stream'
+    | (string & {});
+  /**
+   * Field delimiter of delimited files; `null` asks Redivis to detect it.
+   * @default null (detected)
+   */
+  delimiter?: string | null;
+  /**
+   * Whether the first row of a delimited file holds the column names.
+   * @default true
+   */
+  hasHeaderRow?: boolean;
+  /**
+   * Skip rows that cannot be parsed instead of failing the upload.
+   * @default false
+   */
+  skipBadRecords?: boolean;
+  /**
+   * Whether quoted values of a delimited file may contain newlines (slower to import).
+   * @default false
+   */
+  hasQuotedNewlines?: boolean;
+  /**
+   * Accept rows of a delimited file with missing trailing columns (read as null).
+   * @default false
+   */
+  allowJaggedRows?: boolean;
+  /**
+   * Quote character of a delimited file.
+   * @default '"'
+   */
+  quoteCharacter?: string;
+  /**
+   * Escape character inside quoted values of a delimited file.
+   * @default '"'
+   */
+  escapeCharacter?: string;
+  /**
+   * Values read as null.
+   * @default Redivis' defaults (not sent)
+   */
+  nullMarkers?: string[];
+  /**
+   * Column names and types; Redivis uses it only with `type: 'stream'`.
+   * @default none (not sent)
+   */
+  schema?: Array<{ name: string; type: string }>;
+  /**
+   * Metadata of the upload's variables, as Redivis documents it.
+   * @default none (not sent)
+   */
+  metadata?: Record<string, unknown>;
+}
+
+const BOOLEAN_FIELDS = ['hasHeaderRow', 'skipBadRecords', 'hasQuotedNewlines', 'allowJaggedRows'] as const;
+const STRING_FIELDS = ['quoteCharacter', 'escapeCharacter'] as const;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Validates the tabular fields of `options` and returns those that were given, ready to send. */
+export function tabularBody(options: TabularUploadOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  const { type, delimiter, nullMarkers, schema, metadata } = options;
+  if (type !== undefined) {
+    if (typeof type !== 'string' || type === '') throw new InvalidArgumentError('type', 'a non-empty string such as csv or parquet', type);
+    body.type = type;
+  }
+  if (delimiter !== undefined) {
+    if (delimiter !== null && (typeof delimiter !== 'string' || delimiter === '')) {
+      throw new InvalidArgumentError('delimiter', 'a non-empty string or null (detect)', delimiter);
+    }
+    body.delimiter = delimiter;
+  }
+  for (const field of BOOLEAN_FIELDS) {
+    const value = options[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'boolean') throw new InvalidArgumentError(field, 'a boolean', value);
+    body[field] = value;
+  }
+  for (const field of STRING_FIELDS) {
+    const value = options[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(field, 'a non-empty string', value);
+    body[field] = value;
+  }
+  if (nullMarkers !== undefined) {
+    if (!Array.isArray(nullMarkers) || nullMarkers.some((marker) => typeof marker !== 'string')) {
+      throw new InvalidArgumentError('nullMarkers', 'an array of strings', nullMarkers);
+    }
+    body.nullMarkers = [...nullMarkers];
+  }
+  if (schema !== undefined) {
+    if (!Array.isArray(schema)) throw new InvalidArgumentError('schema', 'an array of { name, type }', schema);
+    schema.forEach((column, index) => {
+      if (!isPlainObject(column) || typeof column.name !== 'string' || column.name === '' || typeof column.type !== 'string' || column.type === '') {
+        throw new InvalidArgumentError(`schema[${index}]`, 'an object { name, type } of non-empty strings', column);
+      }
+    });
+    body.schema = schema.map(({ name, type: columnType }) => ({ name, type: columnType }));
+  }
+  if (metadata !== undefined) {
+    if (!isPlainObject(metadata)) throw new InvalidArgumentError('metadata', 'a plain object', metadata);
+    body.metadata = metadata;
+  }
+  return body;
+}
+
+/**
+ * An upload name as one URL path segment, the way the official clients write it: every `.` becomes `_`, then the
+ * result is percent-encoded.
+ */
+export function uploadNamePathSegment(name: string): string {
+  return encodeURIComponent(name.replace(/\./g, '_'));
+}
+
+/** The `n`-th alternative of `name` for a client-side rename: `data.csv` → `data_1.csv`, `README` → `README_1`. */
+export function renamedUploadName(name: string, n: number): string {
+  const extension = extname(name);
+  return extension === '' ? `${name}_${n}` : `${name.slice(0, -extension.length)}_${n}${extension}`;
+}
+
+/**
+ * A temp upload name derived from `name` that no earlier temp upload of the table can have used: the API refuses
+ * a name already taken, which a replacement, a retry or a second call would otherwise hit.
+ */
+export function uniqueTempUploadName(name: string): string {
+  return `${name}.${randomBytes(6).toString('hex')}`;
+}
