@@ -183,3 +183,37 @@ function checkUrl(name: string, value: unknown): string {
   }
   return value;
 }
+
+/** Payload of the `progress` event. */
+export interface UploadProgress {
+  /** Bytes the source has written into the stream. */
+  bytesWritten: number;
+  /** Bytes the server has confirmed as persisted. */
+  bytesConfirmed: number;
+  /** The total, once known (from `size`, or when the source has ended). */
+  totalBytes: number | undefined;
+}
+
+/** Payload of the `retry` event. */
+export interface UploadRetry {
+  /** Retry number since the persisted offset last advanced, from 1. */
+  attempt: number;
+  /** Delay before the retry, ms. */
+  delayMs: number;
+  /** The failure that caused it. */
+  error: Error;
+}
+
+/** What a finished upload stream reports as `stream.result`. */
+export interface TempUploadResult {
+  /** The temp upload's id, to pass on as `tempUploadId`; undefined when the stream was given only a URL. */
+  tempUploadId: string | undefined;
+  /** Bytes stored, as reported by the server. */
+  size: number;
+  /** Base64 MD5 as reported by the server, when it reports one. */
+  md5: string | undefined;
+  /** Base64 big-endian CRC32C as reported by the server, when it reports one. */
+  crc32c: string | undefined;
+  /** The session URL the data went to. */
+  sessionUrl: string;
+}

@@ -14,48 +14,22 @@ import {
   SizeMismatchError,
 } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
-import { ByteQueue } from './byte-queue.js';
-import { RunningChecksums } from './checksums.js';
+import type { ByteQueue } from './byte-queue.js';
+import { StreamIntake } from './stream-intake.js';
 import { Recovery } from './recovery.js';
 import { cancelSession, putChunk, queryStatus, startSession, type SessionContext, type SessionStatus, type StoredObject } from './session.js';
-import { resolveStreamOptions, type ResolvedStreamOptions, type TempUploadStreamOptions } from './stream-options.js';
+import {
+  resolveStreamOptions,
+  type ResolvedStreamOptions,
+  type TempUploadResult,
+  type TempUploadStreamOptions,
+  type UploadProgress,
+} from './stream-options.js';
+
+export type { TempUploadResult, UploadProgress, UploadRetry } from './stream-options.js';
 import { defaultUserAgent } from '../client/user-agent.js';
 
 const debug = debuglog('redivis-upload');
-
-/** Payload of the `progress` event. */
-export interface UploadProgress {
-  /** Bytes the source has written into the stream. */
-  bytesWritten: number;
-  /** Bytes the server has confirmed as persisted. */
-  bytesConfirmed: number;
-  /** The total, once known (from `size`, or when the source has ended). */
-  totalBytes: number | undefined;
-}
-
-/** Payload of the `retry` event. */
-export interface UploadRetry {
-  /** Retry number since the persisted offset last advanced, from 1. */
-  attempt: number;
-  /** Delay before the retry, ms. */
-  delayMs: number;
-  /** The failure that caused it. */
-  error: Error;
-}
-
-/** What a finished upload stream reports as `stream.result`. */
-export interface TempUploadResult {
-  /** The temp upload's id, to pass on as `tempUploadId`; undefined when the stream was given only a URL. */
-  tempUploadId: string | undefined;
-  /** Bytes stored, as reported by the server. */
-  size: number;
-  /** Base64 MD5 as reported by the server, when it reports one. */
-  md5: string | undefined;
-  /** Base64 big-endian CRC32C as reported by the server, when it reports one. */
-  crc32c: string | undefined;
-  /** The session URL the data went to. */
-  sessionUrl: string;
-}
 
 type Callback = (error?: Error | null) => void;
 
@@ -75,33 +49,25 @@ export class TempUploadStream extends Writable {
   result: TempUploadResult | undefined;
 
   private readonly options: ResolvedStreamOptions;
+  private readonly intake: StreamIntake;
   private readonly queue: ByteQueue;
-  private readonly checksums: RunningChecksums | undefined;
   private readonly abortController = new AbortController();
   private readonly recovery: Recovery;
   private ctx: SessionContext | undefined;
-  private readonly sourceStart: number;
-  private written = 0;
-  private skip = 0;
   private ended = false;
   private running = false;
   private finished = false;
   private heldWrite: Callback | undefined;
   private finalCallback: Callback | undefined;
   private wake: (() => void) | undefined;
-  private peak = 0;
   private readonly detachSignal: (() => void) | undefined;
 
   constructor(options: TempUploadStreamOptions) {
     const resolved = resolveStreamOptions(options);
     super({ highWaterMark: resolved.highWaterMark, decodeStrings: true });
     this.options = resolved;
-    const startOffset = resolved.target.kind === 'session' ? resolved.target.offset : 0;
-    this.sourceStart = startOffset;
-    this.queue = new ByteQueue(startOffset);
-    // Checksums of the whole object can only be computed when the source starts at byte 0.
-    const checksums = resolved.checksums;
-    this.checksums = startOffset === 0 && (checksums.crc32c || checksums.md5) ? new RunningChecksums(checksums) : undefined;
+    this.intake = new StreamIntake(resolved.target.kind === 'session' ? resolved.target.offset : 0, resolved.checksums);
+    this.queue = this.intake.queue;
     this.recovery = new Recovery({
       retry: resolved.retry,
       label: 'The upload',
@@ -128,7 +94,7 @@ export class TempUploadStream extends Writable {
 
   /** The most bytes held at once so far. */
   get peakBufferedBytes(): number {
-    return this.peak;
+    return this.intake.peakHeld;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
@@ -137,7 +103,10 @@ export class TempUploadStream extends Writable {
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: Callback): void {
-    for (const { chunk } of chunks) this.accept(chunk);
+    for (const { chunk } of chunks) {
+      this.accept(chunk);
+      if (this.destroyed) return;
+    }
     this.afterAccept(callback);
   }
 
@@ -172,26 +141,13 @@ export class TempUploadStream extends Writable {
 
   private accept(chunk: Buffer): void {
     const size = this.options.size;
-    if (size !== undefined && this.sourceEnd + chunk.length > size) {
+    const end = this.intake.sourceEnd + chunk.length;
+    if (size !== undefined && end > size) {
       // Checked before any of it is queued, so bytes past the declared size are never sent.
-      this.destroy(new SizeMismatchError('The source is longer than the declared size', size, this.sourceEnd + chunk.length));
+      this.destroy(new SizeMismatchError('The source is longer than the declared size', size, end));
       return;
     }
-    this.written += chunk.length;
-    this.checksums?.update(chunk);
-    let data = chunk;
-    if (this.skip > 0) {
-      const skipped = Math.min(this.skip, data.length);
-      this.skip -= skipped;
-      data = data.subarray(skipped);
-    }
-    this.queue.push(data);
-    if (this.queue.length > this.peak) this.peak = this.queue.length;
-  }
-
-  /** Absolute offset one past the last byte the source has written. */
-  private get sourceEnd(): number {
-    return this.sourceStart + this.written;
+    this.intake.accept(chunk);
   }
 
   private afterAccept(callback: Callback): void {
@@ -247,9 +203,9 @@ export class TempUploadStream extends Writable {
 
   private emitProgress(): void {
     this.emit('progress', {
-      bytesWritten: this.sourceEnd,
+      bytesWritten: this.intake.sourceEnd,
       bytesConfirmed: this.queue.start,
-      totalBytes: this.options.size ?? (this.ended ? this.sourceEnd : undefined),
+      totalBytes: this.options.size ?? (this.ended ? this.intake.sourceEnd : undefined),
     } satisfies UploadProgress);
   }
 
@@ -285,7 +241,7 @@ export class TempUploadStream extends Writable {
       const isFinal = this.ended && length === this.queue.length;
       if (isFinal) this.checkSourceLength();
       const total = size ?? (isFinal ? this.queue.end : undefined);
-      const hashHeader = isFinal && this.checksums ? this.checksums.digest().header : undefined;
+      const hashHeader = isFinal && this.intake.checksums ? this.intake.checksums.digest().header : undefined;
       let status: SessionStatus;
       let recovered = false;
       try {
@@ -329,12 +285,12 @@ export class TempUploadStream extends Writable {
   }
 
   private checkSourceLength(): void {
-    if (this.skip > 0) {
-      throw new SizeMismatchError('The source ended before the bytes the server already holds', this.queue.start, this.sourceEnd);
+    if (this.intake.skipping) {
+      throw new SizeMismatchError('The source ended before the bytes the server already holds', this.queue.start, this.intake.sourceEnd);
     }
     const size = this.options.size;
-    if (size !== undefined && this.sourceEnd !== size) {
-      throw new SizeMismatchError('The source ended before the declared size', size, this.sourceEnd);
+    if (size !== undefined && this.intake.sourceEnd !== size) {
+      throw new SizeMismatchError('The source ended before the declared size', size, this.intake.sourceEnd);
     }
   }
 
@@ -355,8 +311,8 @@ export class TempUploadStream extends Writable {
     const expected = this.queue.end;
     if (object.size !== expected) throw new IntegrityError('size', String(expected), String(object.size));
     this.queue.drop(this.queue.length);
-    if (this.checksums) {
-      const local = this.checksums.digest();
+    if (this.intake.checksums) {
+      const local = this.intake.checksums.digest();
       if (local.crc32c && object.crc32c && local.crc32c !== object.crc32c) throw new IntegrityError('crc32c', local.crc32c, object.crc32c);
       if (local.md5 && object.md5Hash && local.md5 !== object.md5Hash) throw new IntegrityError('md5', local.md5, object.md5Hash);
     }
@@ -386,11 +342,7 @@ export class TempUploadStream extends Writable {
     this.emit('session', this.sessionUrl);
     if (status.complete) return status.object;
     if (status.persisted < target.offset) throw new DataLossError(status.persisted, target.offset, target.offset);
-    // Bytes the server already holds are dropped from what has arrived, and skipped as the rest arrives.
-    const held = Math.min(status.persisted - this.queue.start, this.queue.length);
-    this.queue.drop(held);
-    this.skip = status.persisted - this.queue.start;
-    if (this.skip > 0) this.queue.rebase(status.persisted);
+    this.intake.skipTo(status.persisted);
     this.releaseWrites();
     return undefined;
   }
@@ -421,7 +373,7 @@ export class TempUploadStream extends Writable {
       await this.waitForData();
       this.throwIfAborted();
     }
-    if (object.size !== this.sourceEnd) throw new SizeMismatchError('The source and the completed session differ', object.size, this.sourceEnd);
+    if (object.size !== this.intake.sourceEnd) throw new SizeMismatchError('The source and the completed session differ', object.size, this.intake.sourceEnd);
     this.queue.drop(this.queue.length);
     return object;
   }

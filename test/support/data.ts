@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { mulberry32 } from '../../src/emulator/faults.js';
 
 /** A seed for this run: TEST_SEED when set, else random. Print it in failure messages. */
 export function runSeed(): number {
@@ -7,17 +8,8 @@ export function runSeed(): number {
   return fromEnv !== undefined ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31);
 }
 
-/** mulberry32: small, fast, seedable. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The emulator's own generator, so a seed means the same thing in tests and in fault schedules. */
+export const prng = mulberry32;
 
 /** `size` pseudo-random bytes from `seed`. */
 export function randomBytes(size: number, seed: number): Buffer {
