@@ -75,6 +75,7 @@ export type ClientReport =
       retries?: number;
       filesAdded?: number;
       filesFailed?: number;
+      firstFailure?: string;
     }
   | { ok: false; skipped?: boolean; error: string; peakRss: number };
 

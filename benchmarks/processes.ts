@@ -1,0 +1,107 @@
+/**
+ * The runner's side of the emulator and client processes: fork, talk over IPC, time out, clean up.
+ * @module
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ClientJob, ClientReport, Endpoint, ServerMessage, ServerRequest, ServerStats, Storage } from './protocol.js';
+
+const SERVER_SCRIPT = fileURLToPath(new URL('./server.js', import.meta.url));
+const CLIENT_SCRIPT = fileURLToPath(new URL('./client.js', import.meta.url));
+
+/** A request without its id, one member of the union at a time. */
+type RequestBody = ServerRequest extends infer R ? (R extends ServerRequest ? Omit<R, 'id'> : never) : never;
+
+type Pending = { resolve: (message: ServerMessage & { type: 'reply' }) => void; reject: (error: Error) => void };
+
+/** A running emulator process. */
+export class ServerProcess {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private exited = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly endpoint: Endpoint,
+    readonly storage: Storage,
+  ) {
+    child.on('message', (raw) => {
+      const message = raw as ServerMessage;
+      if (message.type !== 'reply') return;
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      waiter?.resolve(message);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`the emulator process exited (${code ?? signal})`));
+      this.pending.clear();
+    });
+  }
+
+  static start(storage: Storage): Promise<ServerProcess> {
+    const child = fork(SERVER_SCRIPT, [storage], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the emulator process exited before it was ready (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (raw) => {
+        const message = raw as ServerMessage;
+        child.off('exit', onExit);
+        if (message.type === 'ready') resolve(new ServerProcess(child, message.endpoint, message.storage));
+        else reject(new Error('the emulator process did not report ready'));
+      });
+    });
+  }
+
+  private call(request: RequestBody): Promise<ServerMessage & { type: 'reply' }> {
+    if (this.exited) return Promise.reject(new Error('the emulator process has exited'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.child.send({ ...request, id } as ServerRequest);
+    }).then((reply) => {
+      const message = reply as ServerMessage & { type: 'reply' };
+      if (message.error !== undefined) throw new Error(`emulator: ${message.error}`);
+      return message;
+    });
+  }
+
+  async prepare(faults: Extract<ServerRequest, { op: 'prepare' }>['faults']): Promise<void> {
+    await this.call({ op: 'prepare', faults });
+  }
+
+  async stats(tempUploadIds: string[] | 'new'): Promise<ServerStats> {
+    const reply = await this.call({ op: 'stats', tempUploadIds });
+    return reply.stats!;
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await this.call({ op: 'close' }).catch(() => undefined);
+    const timer = setTimeout(() => this.child.kill(), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Runs one job in a fresh client process; rejects when it crashes or exceeds `timeoutMs`. */
+export function runClient(job: ClientJob, options: { timeoutMs: number; execArgv: string[] }): Promise<ClientReport> {
+  const child = fork(CLIENT_SCRIPT, [], { execArgv: options.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise<ClientReport>((resolve, reject) => {
+    let report: ClientReport | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out after ${Math.round(options.timeoutMs / 1000)} s`));
+    }, options.timeoutMs);
+    child.on('message', (message) => {
+      report = message as ClientReport;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (report !== undefined) resolve(report);
+      else reject(new Error(`the client process exited without a report (${code ?? signal})`));
+    });
+    child.send(job);
+  });
+}
