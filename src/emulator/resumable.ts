@@ -102,6 +102,15 @@ async function sessionPut(context: UploadContext, record: TempUploadRecord, sess
   return openPut(context, record, range.first, known);
 }
 
+/**
+ * A client that drops the connection mid-body keeps what GCS would: the 256 KiB-aligned prefix of what arrived
+ * (every byte, when alignment is off).
+ */
+function commitInterrupted(state: EmulatorState, writer: BlobWriter): void {
+  if (state.options.alignUnalignedChunks) writer.commitAligned();
+  else writer.commitAll();
+}
+
 /** Streams the body into `writer`, skipping bytes before the persisted end and bytes at or past `stopAt`. */
 async function stream(body: BodyReader, writer: BlobWriter, first: number, stopAt: number): Promise<number> {
   let position = first;
@@ -143,8 +152,7 @@ async function chunkPut(
     try {
       received = await stream(body, writer, range.first, target);
     } catch {
-      if (align) writer.commitAligned();
-      else writer.commitAll();
+      commitInterrupted(state, writer);
       return undefined;
     }
     if (received !== length) {
@@ -167,8 +175,7 @@ async function openPut(context: UploadContext, record: TempUploadRecord, first: 
     try {
       received = await stream(body, writer, first, known ?? Infinity);
     } catch {
-      if (state.options.alignUnalignedChunks) writer.commitAligned();
-      else writer.commitAll();
+      commitInterrupted(state, writer);
       return undefined;
     }
     const size = first + received;

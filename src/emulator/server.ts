@@ -65,6 +65,7 @@ export class Dispatcher {
 
   private finish(entry: RequestLogEntry): void {
     this.finished.add(entry);
+    this.verbose(entry);
     const matched = this.waiters.filter((waiter) => waiter.predicate({ ...entry }));
     this.waiters = this.waiters.filter((waiter) => !matched.includes(waiter));
     for (const waiter of matched) waiter.resolve({ ...entry });
@@ -83,7 +84,8 @@ export class Dispatcher {
     created: (entry: RequestLogEntry) => void,
   ): Promise<void> {
     const { state } = this;
-    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    // Prefixing the origin keeps a request target such as `//x/y` a path rather than a host.
+    const url = new URL(`http://emulator.invalid${(req.url ?? '/').startsWith('/') ? req.url : '/'}`);
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const contentRange = typeof req.headers['content-range'] === 'string' ? req.headers['content-range'] : undefined;
@@ -101,7 +103,6 @@ export class Dispatcher {
     if (contentLength !== undefined) entry.contentLength = contentLength;
     this.log.push(entry);
     created(entry);
-    res.on('close', () => this.verbose(entry));
 
     const isApi = role !== 'upload' && (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`));
     const upload: UploadTarget | undefined =
@@ -117,10 +118,18 @@ export class Dispatcher {
     const body = new BodyReader(req, (total) => (entry.bytesReceived = total), afterBytes);
 
     if (fault?.kind === 'stall') {
+      // A client that gives up during the stall ends it, so its request is settled without waiting it out.
+      const stall = new AbortController();
+      const end = () => stall.abort();
+      this.stalls.signal.addEventListener('abort', end);
+      req.socket.once('close', end);
       try {
-        await delay(fault.ms, undefined, { signal: this.stalls.signal });
+        await delay(fault.ms, undefined, { signal: stall.signal });
       } catch {
         return this.reset(req, entry);
+      } finally {
+        this.stalls.signal.removeEventListener('abort', end);
+        req.socket.off('close', end);
       }
       if (req.socket.destroyed) return this.reset(req, entry);
     }

@@ -12,6 +12,7 @@ import {
   startSession,
   statusQuery,
   type Harness,
+  until,
 } from './helpers.js';
 
 let h: Harness;
@@ -128,12 +129,16 @@ test('stall fault delays handling; a client timeout fires while the emulator sta
 });
 
 test('close() ends a long stall at once', async () => {
-  const other = await harness({ faults: [{ fault: { kind: 'stall', ms: 60_000 } }] });
-  const { session } = await startSession(other, 10).catch(() => ({ session: '' }));
-  assert.equal(session, '', 'the initiation stalled (the rule matches upload URLs) so startSession could not finish');
+  const other = await harness({ faults: [{ match: { kind: 'api' }, fault: { kind: 'stall', ms: 60_000 } }] });
+  const pending = createTempUploads(other, [{ name: 'stalled', size: 1 }]).then(
+    () => 'answered',
+    () => 'failed',
+  );
+  await until(() => other.emu.requestLog().some((e) => e.fault === 'stall:60000'));
   const started = performance.now();
   await other.close();
   assert.ok(performance.now() - started < 5000);
+  assert.equal(await pending, 'failed');
 });
 
 test('expire and terminate faults kill the session at that request (404 / 410)', async () => {
@@ -266,4 +271,38 @@ test('random faults are reproducible from the seed and the seed is exposed', asy
   const generated = await randomRun(undefined, 0);
   assert.equal(typeof generated.seed, 'number');
   assert.ok(generated.faults.every((f) => f === '-'), 'probability 0 injects nothing');
+});
+
+test('randomFaults.kinds limits the kinds picked', async () => {
+  const other = await harness({ randomFaults: { seed: 7, probability: 1, kinds: ['omitRange'] } });
+  try {
+    const data = seededBytes(SEED + 7, 3 * Q);
+    const { upload, session } = await startSession(other, data.length);
+    for (let offset = 0; offset < data.length; offset += Q) {
+      const res = await putChunk(other, session, offset, data.subarray(offset, offset + Q), offset + Q === data.length ? data.length : '*');
+      assert.equal(res.status, offset + Q === data.length ? 200 : 308);
+      assert.equal(res.headers.range, undefined, 'every 308 lost its Range');
+    }
+    const faults = other.emu.requestLog().filter((e) => e.kind !== 'api').map((e) => e.fault);
+    assert.deepEqual(faults, ['omitRange', 'omitRange', 'omitRange', 'omitRange']);
+    assert.equal(md5Hex(await other.emu.readTempUpload(upload.id)), md5Hex(data), `seed ${SEED + 7}`);
+  } finally {
+    await other.close();
+  }
+});
+
+test('faults with afterBytes on a simple PUT read K bytes and store nothing', async () => {
+  const data = seededBytes(SEED + 8, 5000);
+  const [created] = await createTempUploads(h, [{ name: 'fault-simple-reset', size: data.length }]);
+  h.emu.injectFault({ match: { kind: 'simple', tempUploadId: created!.id }, fault: { kind: 'reset', afterBytes: 10 } });
+  await assert.rejects(http(h.agent, created!.url, { method: 'PUT', body: data }));
+  const entry = await h.emu.waitForRequest((e) => e.tempUploadId === created!.id && e.kind === 'simple');
+  assert.equal(entry.bytesReceived, 10);
+  assert.equal(entry.status, 0);
+  h.emu.injectFault({ match: { kind: 'simple', tempUploadId: created!.id }, fault: { kind: 'status', status: 503, afterBytes: 4000 } });
+  assert.equal((await http(h.agent, created!.url, { method: 'PUT', body: data })).status, 503);
+  assert.equal(h.emu.getTempUpload(created!.id)?.state, 'created');
+  assert.equal(h.emu.getTempUpload(created!.id)?.persisted, 0);
+  assert.equal((await http(h.agent, created!.url, { method: 'PUT', body: data })).status, 200);
+  assert.equal(md5Hex(await h.emu.readTempUpload(created!.id)), md5Hex(data), `seed ${SEED + 8}`);
 });

@@ -51,8 +51,8 @@ export async function harness(options?: EmulatorOptions): Promise<Harness> {
     emu,
     agent,
     async close() {
-      await agent.close();
       await emu.close();
+      await agent.close();
     },
   };
 }
@@ -144,4 +144,12 @@ export async function rawRequest(url: string, method: string, headers: Record<st
   const match = /^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'));
   if (!match) throw new Error('no HTTP response');
   return Number(match[1]);
+}
+
+/**
+ * Resolves once `predicate` holds, checking on every turn of the event loop (no timers): for server-side progress
+ * that no response reports, such as how many body bytes the emulator has read.
+ */
+export async function until(predicate: () => boolean): Promise<void> {
+  while (!predicate()) await new Promise((resolve) => setImmediate(resolve));
 }
