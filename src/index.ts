@@ -11,7 +11,7 @@ export {
   parseRangeHeader,
   type ContentRange,
 } from './upload/content-range.js';
-export { type RetryOptions } from './util/retry.js';
+export { type RetryOptions, type ResolvedRetryOptions } from './util/retry.js';
 export {
   createTempUploadStream,
   TempUploadStream,
@@ -47,3 +47,4 @@ export {
   type ChunkToSend,
 } from './upload/session.js';
 export { isRetryableUploadError } from './upload/retry-policy.js';
+export * from './flows/index.js';

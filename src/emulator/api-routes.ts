@@ -6,7 +6,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { apiErrorCodeFor, apiErrorReply, jsonReply, type ApiErrorCode, type Reply } from './errors-body.js';
 import type { EmulatorState } from './state.js';
+import { rawFilesRoute } from './raw-files-api.js';
 import { tempUploadsRoute } from './temp-uploads-api.js';
+import { UPLOAD_ROUTES } from './uploads-api.js';
 
 /** Everything a route handler gets. */
 export interface ApiContext {
@@ -37,7 +39,7 @@ export interface ApiRoute {
 }
 
 /** The API's routes, tried in order. */
-export const API_ROUTES: ApiRoute[] = [tempUploadsRoute];
+export const API_ROUTES: ApiRoute[] = [tempUploadsRoute, ...UPLOAD_ROUTES, rawFilesRoute];
 
 /** Scopes of the emulator's read-only token. */
 export const READ_ONLY_SCOPES = ['public', 'data.overview', 'data.metadata', 'data.data'];

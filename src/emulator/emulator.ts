@@ -11,6 +11,9 @@ import { Dispatcher } from './server.js';
 import { EmulatorState, type ResolvedEmulatorOptions, type TempUploadRecord } from './state.js';
 import { ByteStore } from './storage.js';
 import type { Emulator, EmulatorOptions } from './types.js';
+import { rawFileRegistry } from './raw-files-api.js';
+import { copyUpload, uploadRegistry } from './uploads-api.js';
+import { formatTableReference } from '../client/table-reference.js';
 
 function resolveOptions(options: EmulatorOptions): ResolvedEmulatorOptions {
   const positiveInteger = (name: string, value: number | undefined, fallback: number, min: number): number => {
@@ -47,14 +50,21 @@ function resolveOptions(options: EmulatorOptions): ResolvedEmulatorOptions {
 }
 
 /**
- * Starts a local emulator of `POST /api/v1/tables/:tableReference/tempUploads` and of the GCS resumable upload
- * protocol behind the temp upload URLs it hands out. Resolves once the servers listen; call `close()` when done.
+ * Starts a local emulator of the Redivis API's upload endpoints (`tempUploads`, `uploads`, `rawFiles`) and of the
+ * GCS resumable upload protocol behind the temp upload URLs it hands out. Resolves once the servers listen; call
+ * `close()` when done.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const resolved = resolveOptions(options);
+  const failUploads = options.failUploads ?? {};
+  if (failUploads === null || typeof failUploads !== 'object' || Object.values(failUploads).some((message) => typeof message !== 'string')) {
+    throw new InvalidArgumentError('failUploads', 'an object of upload name -> error message strings', failUploads);
+  }
   const faults = new FaultEngine(options.faults, options.randomFaults);
   const store = await ByteStore.create(resolved.storage);
   const state = new EmulatorState(store, resolved);
+  const uploads = uploadRegistry(state);
+  for (const [name, message] of Object.entries(failUploads)) uploads.failUpload(name, message);
   const dispatcher = new Dispatcher(state, faults);
   const servers: Server[] = [];
   let origin: string;
@@ -112,6 +122,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const found = record(id);
       if (found.session !== undefined && found.state === 'in_progress') found.state = 'terminated';
     },
+    listUploads: () => uploads.list().map(copyUpload),
+    getUpload: (table, name) => {
+      const found = uploads.get(formatTableReference(table), name);
+      return found && copyUpload(found);
+    },
+    failUpload: (name, errorMessage) => uploads.failUpload(name, errorMessage),
+    listRawFiles: () => rawFileRegistry(state).list(),
     close: () =>
       (closing ??= (async () => {
         await Promise.all([...servers.map(closeServer), dispatcher.shutdown()]);

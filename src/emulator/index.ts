@@ -19,3 +19,5 @@ export type {
   TempUploadInfo,
   TempUploadState,
 } from './types.js';
+export type { UploadInfo, UploadStatus } from './uploads-api.js';
+export type { RawFileInfo } from './raw-files-api.js';

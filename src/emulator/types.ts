@@ -3,6 +3,9 @@
  * @module
  */
 
+import type { RawFileInfo } from './raw-files-api.js';
+import type { UploadInfo } from './uploads-api.js';
+
 /** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
   /**
@@ -69,6 +72,12 @@ export interface EmulatorOptions {
    */
   randomFaults?: RandomFaultOptions;
   /**
+   * Tabular uploads whose processing fails, by upload name (matched as in URL paths, `.` read as `_`, in any
+   * table), with the `errorMessage` they fail with. See also {@link Emulator.failUpload}.
+   * @default {} (every upload completes)
+   */
+  failUploads?: Record<string, string>;
+  /**
    * Write one line per request to stderr. Never prints the Authorization header or URL query strings.
    * @default false
    */
@@ -131,6 +140,17 @@ export interface Emulator {
   expireSession(tempUploadId: string): void;
   /** Makes the temp upload's current session answer 410, as a session terminated by the server does. */
   terminateSession(tempUploadId: string): void;
+  /** Every tabular upload not deleted, in creation order (copies). */
+  listUploads(): UploadInfo[];
+  /** The tabular upload `name` of `table` (any reference form; the name matched as in URL paths), or undefined. */
+  getUpload(table: string, name: string): UploadInfo | undefined;
+  /**
+   * Makes processing of uploads named `name`, in any table, fail with `errorMessage`, including uploads already
+   * created that have not finished yet.
+   */
+  failUpload(name: string, errorMessage: string): void;
+  /** Every registered raw file, in registration order (copies). */
+  listRawFiles(): RawFileInfo[];
   /** Closes the servers (destroying keep-alive sockets) and removes the temporary folder. */
   close(): Promise<void>;
 }

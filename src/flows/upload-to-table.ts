@@ -13,6 +13,8 @@ import { AbortError, ApiError, InvalidArgumentError, NameConflictError } from '.
 import { CHUNK_ALIGNMENT } from '../upload/content-range.js';
 import { uploadFile } from '../upload/file-upload.js';
 import { createTempUploadStream } from '../upload/temp-upload-stream.js';
+import { isReadable } from './file-inputs.js';
+import { closed } from './put-content.js';
 import { parseUpload, pollUpload, type TabularUpload } from './poll-upload.js';
 import { renamedUploadName, tabularBody, uniqueTempUploadName, uploadNamePathSegment, type TabularUploadOptions } from './tabular-options.js';
 
@@ -92,11 +94,6 @@ interface Settings {
   maxPollIntervalMs: number;
   timeoutMs: number;
   body: Record<string, unknown>;
-}
-
-function isReadable(value: unknown): value is Readable {
-  const candidate = value as { pipe?: unknown; on?: unknown; read?: unknown } | null;
-  return candidate !== null && typeof candidate === 'object' && typeof candidate.pipe === 'function' && typeof candidate.read === 'function';
 }
 
 function positiveMs(name: string, value: unknown, fallback: number, allowInfinity = false): number {
@@ -206,6 +203,7 @@ async function sendData(options: UploadToTableOptions, name: string): Promise<st
   try {
     await pipeline(source, stream);
   } catch (error) {
+    await closed(stream);
     throwIfAborted(signal);
     throw error;
   }

@@ -20,6 +20,7 @@ export interface ChecksumOptions {
   md5?: boolean;
 }
 
+/** Checksums updated piece by piece as bytes go out, so the content never has to be held or read twice. */
 export class RunningChecksums {
   private crc: number | undefined;
   private readonly md5: Hash | undefined;
@@ -30,6 +31,7 @@ export class RunningChecksums {
     this.md5 = options.md5 ? createHash('md5') : undefined;
   }
 
+  /** Adds the next bytes of the content, in order. */
   update(data: Buffer): void {
     if (this.crc !== undefined) this.crc = crc32c(data, this.crc);
     this.md5?.update(data);

@@ -9,11 +9,30 @@ export const CHUNK_ALIGNMENT = 262_144;
 /** A parsed request `Content-Range`. Offsets are inclusive, as on the wire. */
 export type ContentRange =
   /** `bytes a-b/N` or `bytes a-b/*`: a chunk; `total` undefined when `*`. */
-  | { kind: 'chunk'; first: number; last: number; total: number | undefined }
+  | {
+      /** Discriminant: a chunk with both ends given. */
+      kind: 'chunk';
+      /** Offset of the chunk's first byte in the object (`a`). */
+      first: number;
+      /** Offset of the chunk's last byte in the object (`b`), inclusive; at least `first`. */
+      last: number;
+      /** The object's size in bytes (`N`); undefined when the header says `*` (not known yet). */
+      total: number | undefined;
+    }
   /** `bytes a-*\/*`: the rest of the object in one request, ending where the body ends. */
-  | { kind: 'open'; first: number }
+  | {
+      /** Discriminant: an open-ended chunk. */
+      kind: 'open';
+      /** Offset of the first byte of the body in the object (`a`). */
+      first: number;
+    }
   /** `bytes *\/N` or `bytes *\/*`: a status query, which finalizes when N equals the persisted size. */
-  | { kind: 'status'; total: number | undefined };
+  | {
+      /** Discriminant: an empty request asking for the status. */
+      kind: 'status';
+      /** The object's size in bytes (`N`); undefined when the header says `*`. */
+      total: number | undefined;
+    };
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 

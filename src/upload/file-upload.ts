@@ -5,15 +5,13 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { AbortError, DataLossError, IntegrityError, InvalidArgumentError, ProtocolError, SizeMismatchError } from '../errors.js';
+import { AbortError, InvalidArgumentError, ProtocolError } from '../errors.js';
 import type { RedivisClient } from '../client/redivis-client.js';
 import { tableReferencePathSegment, type TableReferenceInput } from '../client/table-reference.js';
 import type { TempUpload } from '../client/temp-uploads.js';
 import { CHUNK_ALIGNMENT } from './content-range.js';
-import { uploadResumable } from './file-resumable.js';
-import { Recovery } from './recovery.js';
-import { BufferSource, ContentHashes, FileSource } from './file-source.js';
-import { cancelSession, putSimple, type SessionContext, type StoredObject } from './session.js';
+import { BufferSource, FileSource } from './file-source.js';
+import { uploadSized } from './sized-upload.js';
 import { debug } from './session-http.js';
 import { redactUrl } from '../util/redact.js';
 
@@ -21,12 +19,12 @@ import { redactUrl } from '../util/redact.js';
 export const DEFAULT_RESUMABLE_THRESHOLD = 33_554_432;
 /** Bytes per chunk of a resumable {@link uploadFile} (8 MiB, Google's recommended minimum). */
 export const DEFAULT_FILE_CHUNK_SIZE = 8_388_608;
-/** Longest wait for the best-effort cancellation of an abandoned session, in milliseconds. */
-const CANCEL_TIMEOUT_MS = 5_000;
 
 /** Progress of {@link uploadFile}: bytes the server has confirmed so far, out of `total`. */
 export interface UploadFileProgress {
+  /** Bytes the server has confirmed as stored, counted from the start of the content. */
   bytesConfirmed: number;
+  /** Size of the whole content, in bytes. */
   total: number;
 }
 
@@ -38,34 +36,47 @@ export interface UploadFileOptions {
   table: TableReferenceInput;
   /**
    * Name of the temp upload, unique within the table.
-   * @default the file's basename; required for a Buffer
+   * @default the file's basename (`path.basename(source)`); required when the source is a Buffer
    */
   name?: string;
   /**
    * Whether to ask for a resumable upload. The server's answer decides which protocol is used.
-   * @default size >= resumableThreshold
+   * @default `size >= resumableThreshold`
    */
   resumable?: boolean;
   /**
    * Size from which a resumable upload is asked for, in bytes.
-   * @default 33_554_432 (32 MiB, as the official Python client)
+   * @default `33554432` (32 MiB, as the official clients)
    */
   resumableThreshold?: number;
   /**
-   * Bytes per chunk PUT of a resumable upload, a positive multiple of 262144. Memory use is one chunk.
-   * @default 8_388_608 (8 MiB)
+   * Bytes per chunk `PUT` of a resumable upload, a positive multiple of 262144 (256 KiB). Memory use is one chunk.
+   * @default `8388608` (8 MiB)
    */
   chunkSize?: number;
-  /** Aborts the upload; it then rejects with `AbortError` and the session is cancelled (best effort). */
+  /**
+   * Aborts the upload; it then rejects with `AbortError` and the session is cancelled (best effort).
+   * @default none
+   */
   signal?: AbortSignal;
-  /** Called each time the server confirms more bytes, and once at completion. @default none */
+  /**
+   * Called each time the server confirms more bytes, and once at completion.
+   * @default none
+   */
   onProgress?: (progress: UploadFileProgress) => void;
 }
 
 /** A temp upload whose content has been uploaded and verified. */
 export interface UploadedTempUpload extends TempUpload {
-  /** The stored object: size in bytes, base64 MD5 and base64 CRC32C as the server reports them. */
-  final: { size: number; md5: string; crc32c: string };
+  /** The stored object, verified against what was sent. */
+  final: {
+    /** Bytes stored. */
+    size: number;
+    /** Base64 MD5 of the content: the server's value, else the one computed locally. */
+    md5: string;
+    /** Base64 big-endian CRC32C of the content: the server's value, else the one computed locally. */
+    crc32c: string;
+  };
 }
 
 interface Validated {
@@ -169,90 +180,15 @@ export async function uploadFile(source: string | Buffer, options: UploadFileOpt
     if (tempUpload === undefined) throw new ProtocolError('the API created no temp upload');
     debug('%s: %d bytes, %s upload to %s', label, size, tempUpload.resumable ? 'resumable' : 'simple', redactUrl(tempUpload.url));
 
-    const contextFor = (url: string): SessionContext => ({
-      dispatcher: client.dispatcher,
-      headers: client.uploadHeaders(url),
+    const final = await uploadSized(tempUpload, content, Buffer.isBuffer(source) ? source : undefined, {
+      client,
       signal,
-      requestTimeoutMs: client.requestTimeoutMs,
+      label,
+      chunkSize: settings.chunkSize,
+      onConfirmed: (bytesConfirmed) => onProgress?.({ bytesConfirmed, total: size }),
     });
-    const report = (bytesConfirmed: number): void => onProgress?.({ bytesConfirmed, total: size });
-
-    let hashes = new ContentHashes();
-    let stored: StoredObject;
-    if (tempUpload.resumable) {
-      let sessionUrl: string | undefined;
-      let reported = -1;
-      try {
-        stored = await uploadResumable({
-          url: tempUpload.url,
-          urlContext: contextFor(tempUpload.url),
-          sessionContext: contextFor,
-          source: content,
-          hashes,
-          chunkSize: settings.chunkSize,
-          retry: client.retry,
-          signal,
-          label,
-          onSession: (url) => {
-            sessionUrl = url;
-          },
-          onConfirmed: (bytes) => {
-            reported = bytes;
-            report(bytes);
-          },
-        });
-      } catch (error) {
-        const failure = signal?.aborted && !(error instanceof AbortError) ? new AbortError(undefined, { cause: signal.reason }) : error;
-        if (sessionUrl !== undefined && abandonsSession(failure)) await cancelQuietly(sessionUrl, contextFor(sessionUrl));
-        throw failure;
-      }
-      if (reported !== size) report(size);
-    } else {
-      const ctx = contextFor(tempUpload.url);
-      const backoff = new Recovery({ retry: client.retry, label, signal });
-      if (Buffer.isBuffer(source)) {
-        hashes.feed(0, source);
-        const header = hashes.digest().header;
-        stored = await backoff.retrying(() => putSimple(tempUpload.url, ctx, source, size, { hashHeader: header }));
-      } else {
-        const file = content as FileSource;
-        stored = await backoff.retrying(() => {
-          const attempt = new ContentHashes();
-          hashes = attempt;
-          return putSimple(tempUpload.url, ctx, () => file.stream((piece) => attempt.feed(attempt.hashedUpTo, piece)), size);
-        });
-      }
-      report(size);
-    }
-    return { ...tempUpload, final: verify(stored, size, hashes) };
+    return { ...tempUpload, final };
   } finally {
     await opened?.handle.close();
   }
-}
-
-/** Failures after which the session can never be completed by this call, so it is cancelled. */
-function abandonsSession(error: unknown): boolean {
-  return error instanceof AbortError || error instanceof SizeMismatchError || error instanceof DataLossError || error instanceof ProtocolError;
-}
-
-async function cancelQuietly(sessionUrl: string, ctx: SessionContext): Promise<void> {
-  try {
-    await cancelSession(sessionUrl, {
-      ...ctx,
-      signal: undefined,
-      requestTimeoutMs: Math.min(ctx.requestTimeoutMs ?? CANCEL_TIMEOUT_MS, CANCEL_TIMEOUT_MS),
-    });
-  } catch (error) {
-    debug('cancelling %s failed: %s', redactUrl(sessionUrl), error instanceof Error ? error.message : String(error));
-  }
-}
-
-/** Compares the server's object with what was sent; returns the values to report. */
-function verify(stored: StoredObject, size: number, hashes: ContentHashes): UploadedTempUpload['final'] {
-  if (stored.size !== size) throw new IntegrityError('size', String(size), String(stored.size));
-  if (hashes.hashedUpTo !== size) throw new IntegrityError('size', String(size), `${hashes.hashedUpTo} bytes read`);
-  const local = hashes.digest();
-  if (stored.crc32c !== undefined && stored.crc32c !== local.crc32c) throw new IntegrityError('crc32c', local.crc32c, stored.crc32c);
-  if (stored.md5Hash !== undefined && stored.md5Hash !== local.md5) throw new IntegrityError('md5', local.md5, stored.md5Hash);
-  return { size, md5: stored.md5Hash ?? local.md5, crc32c: stored.crc32c ?? local.crc32c };
 }

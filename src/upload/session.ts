@@ -35,7 +35,21 @@ export interface StoredObject {
 }
 
 /** What the server says about a session: still open with `persisted` bytes, or complete. */
-export type SessionStatus = { complete: false; persisted: number } | { complete: true; object: StoredObject };
+export type SessionStatus =
+  /** The session is open (a `308` answer). */
+  | {
+      /** Discriminant: the upload is not finished. */
+      complete: false;
+      /** Bytes the server has persisted, counted from the start of the object; the next chunk starts here. */
+      persisted: number;
+    }
+  /** The upload is finished (a 2xx answer). */
+  | {
+      /** Discriminant: the upload is finished. */
+      complete: true;
+      /** The object the upload produced. */
+      object: StoredObject;
+    };
 
 /** One chunk to send: bytes `[start, start + length)` of the object, as a list of buffers. */
 export interface ChunkToSend {
@@ -45,9 +59,15 @@ export interface ChunkToSend {
   buffers: readonly Buffer[];
   /** Total length of `buffers`, in bytes; at least 1. */
   length: number;
-  /** The object's size when known; completes the upload when `start + length` equals it. @default unknown (`*`) */
+  /**
+   * The object's size in bytes, when known; completes the upload when `start + length` equals it.
+   * @default unknown (sent as `*`)
+   */
   total?: number;
-  /** An `X-Goog-Hash` value for the server to verify (send it with the request that completes the upload). */
+  /**
+   * An `X-Goog-Hash` value for the server to verify (send it with the request that completes the upload).
+   * @default none (the header is not sent)
+   */
   hashHeader?: string;
 }
 

@@ -18,38 +18,56 @@ export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
 export interface TempUploadStreamCommonOptions {
   /**
    * Bytes per chunk `PUT`: a positive multiple of 256 KiB (262144). The stream holds at most about two chunks.
-   * @default 8388608 (8 MiB)
+   * @default `8388608` (8 MiB)
    */
   chunkSize?: number;
   /**
    * Exact size of the data in bytes, when known. It is sent as the total from the first request, and a stream that
    * ends short or runs long fails with a `SizeMismatchError` before anything is finalized.
-   * @default undefined (unknown: the total is sent with the last request)
+   * @default `undefined` (unknown: the total is sent with the last request)
    */
   size?: number;
   /** Checksums computed while uploading and compared with the server's. @default { crc32c: true, md5: false } */
   checksums?: ChecksumOptions;
-  /** Retry policy for upload requests. @default the client's, else {@link RetryOptions} defaults */
+  /** Retry policy for upload requests. @default the client's `retry`, else the {@link RetryOptions} defaults */
   retry?: RetryOptions;
   /**
-   * The longest the upload may go without the server's persisted offset advancing (retries included), ms.
-   * @default 600000 (10 minutes)
+   * The longest the upload may go without the server's persisted offset advancing (retries included), in
+   * milliseconds.
+   * @default `600000` (10 minutes)
    */
   stallTimeoutMs?: number;
-  /** Timeout for a single request's response headers and for body inactivity, ms. @default the client's, else 60000 */
+  /**
+   * Timeout for a single request's response headers and for body inactivity, in milliseconds.
+   * @default the client's `requestTimeoutMs`, else `60000` (60 s)
+   */
   requestTimeoutMs?: number;
-  /** Aborting it destroys the stream with an `AbortError` and cancels the session. */
+  /**
+   * Aborting it destroys the stream with an `AbortError` and cancels the session.
+   * @default none (only `destroy()` stops the upload early)
+   */
   signal?: AbortSignal;
-  /** undici dispatcher for upload requests. @default the client's, else undici's global dispatcher */
+  /**
+   * undici dispatcher for upload requests.
+   * @default the client's `dispatcher`, else undici's global dispatcher (`getGlobalDispatcher()`)
+   */
   dispatcher?: Dispatcher;
-  /** Writable high-water mark in bytes: how much Node buffers in front of the stream. @default 65536 */
+  /** Writable high-water mark in bytes: how much Node buffers in front of the stream. @default `65536` (64 KiB) */
   highWaterMark?: number;
 }
 
 /** Send to a temp upload's URL; the stream starts the resumable session itself. */
 export interface TempUploadUrlTarget extends TempUploadStreamCommonOptions {
+  /**
+   * The temp upload's `url` as the API returned it (https; plain http only on loopback). The stream starts a
+   * resumable session there with a `POST`.
+   */
   url: string;
-  /** Supplies User-Agent, the token (only for URLs on the API's own site), retries and the dispatcher. */
+  /**
+   * Supplies User-Agent, the token (only for URLs on the API's own site), retries, the request timeout and the
+   * dispatcher.
+   * @default none (no token is sent; the User-Agent, retries and timeouts take their defaults)
+   */
   client?: RedivisClient;
 }
 
@@ -57,6 +75,10 @@ export interface TempUploadUrlTarget extends TempUploadStreamCommonOptions {
  * Continue an already-started session. Bytes the server already holds are skipped; feed the source from `offset`.
  */
 export interface TempUploadSessionTarget extends TempUploadStreamCommonOptions {
+  /**
+   * The session URL of an earlier stream ({@link TempUploadStream.sessionUrl}, or the `session` event). The stream
+   * first asks it how many bytes are persisted.
+   */
   sessionUrl: string;
   /**
    * Absolute offset of the first byte the source will write. With the default, feed the whole source again: the
@@ -64,18 +86,26 @@ export interface TempUploadSessionTarget extends TempUploadStreamCommonOptions {
    * @default 0
    */
   offset?: number;
+  /**
+   * Supplies User-Agent, the token (only for session URLs on the API's own site), retries, the request timeout and
+   * the dispatcher.
+   * @default none (no token is sent; the User-Agent, retries and timeouts take their defaults)
+   */
   client?: RedivisClient;
 }
 
 /** Create the temp upload first (resumable), then stream into it. */
 export interface TempUploadTableTarget extends TempUploadStreamCommonOptions {
+  /** Creates the temp upload, and supplies User-Agent, token, retries, the request timeout and the dispatcher. */
   client: RedivisClient;
+  /** The table the temp upload is created in, as a reference string or object. */
   table: TableReferenceInput;
   /** The temp upload's name, unique within the table. */
   name: string;
   /**
-   * Size to declare when creating the temp upload if `size` is not known (the protocol total stays unknown).
-   * @default size, else 0
+   * Size to declare when creating the temp upload if `size` is not known (the protocol total stays unknown), in
+   * bytes.
+   * @default `size`, else `0`
    */
   sizeHint?: number;
 }
@@ -83,11 +113,13 @@ export interface TempUploadTableTarget extends TempUploadStreamCommonOptions {
 /** Where and how {@link createTempUploadStream} uploads. Exactly one of `url`, `sessionUrl` or `table`. */
 export type TempUploadStreamOptions = TempUploadUrlTarget | TempUploadSessionTarget | TempUploadTableTarget;
 
+/** The one destination of a stream, after validation. */
 export type ResolvedTarget =
   | { kind: 'url'; url: string }
   | { kind: 'session'; sessionUrl: string; offset: number }
   | { kind: 'table'; table: TableReferenceInput; name: string; sizeHint: number | undefined };
 
+/** {@link TempUploadStreamOptions} after validation, with every default filled in (same units). */
 export interface ResolvedStreamOptions {
   target: ResolvedTarget;
   client: RedivisClient | undefined;

@@ -31,6 +31,7 @@ import { defaultUserAgent } from '../client/user-agent.js';
 
 const debug = debuglog('redivis-upload');
 
+/** The completion callback Node passes to a Writable's implementation hooks. */
 type Callback = (error?: Error | null) => void;
 
 /**
@@ -39,6 +40,10 @@ type Callback = (error?: Error | null) => void;
  *
  * Memory bound: the bytes held ({@link TempUploadStream.bufferedBytes}) stay below `2 × chunkSize` plus the
  * largest single write; Node buffers at most `highWaterMark` more in front of it.
+ *
+ * Destroying the stream before it finishes cancels the session (best effort) when the cause is an abort,
+ * `destroy()` without an error, an error not from this library, or a size, data-loss, protocol or argument error.
+ * Network and server failures leave the session open, so the upload can be resumed from {@link sessionUrl}.
  */
 export class TempUploadStream extends Writable {
   /** The session URL, as soon as the session exists. Keep it to resume after a crash. */
@@ -97,11 +102,19 @@ export class TempUploadStream extends Writable {
     return this.intake.peakHeld;
   }
 
+  /**
+   * Writable implementation hook, called by Node only.
+   * @internal
+   */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
     this.accept(chunk);
     this.afterAccept(callback);
   }
 
+  /**
+   * Writable implementation hook, called by Node only.
+   * @internal
+   */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: Callback): void {
     for (const { chunk } of chunks) {
       this.accept(chunk);
@@ -110,6 +123,10 @@ export class TempUploadStream extends Writable {
     this.afterAccept(callback);
   }
 
+  /**
+   * Writable implementation hook, called by Node only: the upload finishes before `'finish'` is emitted.
+   * @internal
+   */
   override _final(callback: Callback): void {
     this.ended = true;
     this.finalCallback = callback;
@@ -117,6 +134,10 @@ export class TempUploadStream extends Writable {
     this.signalData();
   }
 
+  /**
+   * Writable implementation hook, called by Node only.
+   * @internal
+   */
   override _destroy(error: Error | null, callback: Callback): void {
     this.detachSignal?.();
     this.heldWrite = undefined;
