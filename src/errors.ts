@@ -95,7 +95,9 @@ export class ApiError extends RedivisUploadError {
   readonly errorCode: string | undefined;
   /** Redivis' human-readable description of the error, when present. */
   readonly errorDescription: string | undefined;
+  /** HTTP method of the failed call, e.g. `POST`. */
   readonly method: string;
+  /** API path of the failed call, relative to the endpoint and without its query string. */
   readonly path: string;
 
   constructor(
@@ -117,7 +119,9 @@ export class ApiError extends RedivisUploadError {
 
 /** The connection failed, timed out or was reset before a complete response arrived. */
 export class NetworkError extends RedivisUploadError {
+  /** HTTP method of the failed request. */
   readonly method: string;
+  /** API path (without query string) or redacted upload URL of the failed request. */
   readonly path: string;
 
   constructor(request: RequestDetails, cause: unknown) {
@@ -148,7 +152,9 @@ export class TimeoutError extends RedivisUploadError {
 
 /** The upload server answered something the resumable protocol does not allow (a malformed header, say). */
 export class ProtocolError extends RedivisUploadError {
+  /** HTTP method of the request whose answer was at fault; undefined when no single request is to blame. */
   readonly method: string | undefined;
+  /** API path or redacted upload URL of that request; undefined when no single request is to blame. */
   readonly path: string | undefined;
   /** HTTP status of the response at fault, when there was one. */
   readonly status: number | undefined;
@@ -163,8 +169,11 @@ export class ProtocolError extends RedivisUploadError {
 
 /** An upload URL answered an HTTP status that is neither success nor part of the protocol. */
 export class UploadHttpError extends RedivisUploadError {
+  /** HTTP status code of the answer. */
   readonly status: number;
+  /** HTTP method of the request, e.g. `PUT`. */
   readonly method: string;
+  /** The upload URL, redacted (no query string). */
   readonly path: string;
   /** `Retry-After` in milliseconds, when the server sent one that could be parsed. */
   readonly retryAfterMs: number | undefined;
@@ -184,7 +193,9 @@ export class UploadHttpError extends RedivisUploadError {
 
 /** The resumable session no longer exists (404: expired or unknown; 410: terminated by the server). */
 export class SessionExpiredError extends RedivisUploadError {
+  /** HTTP status code of the answer: 404 (expired or unknown) or 410 (terminated by the server). */
   readonly status: number;
+  /** The session URL, redacted (no query string). */
   readonly path: string;
 
   constructor(path: string, status: number) {
@@ -199,6 +210,7 @@ export class SessionExpiredError extends RedivisUploadError {
 
 /** The resumable session was cancelled (HTTP 499) by an earlier `DELETE`. */
 export class SessionCancelledError extends RedivisUploadError {
+  /** The session URL, redacted (no query string). */
   readonly path: string;
 
   constructor(path: string) {
@@ -233,7 +245,12 @@ export class DataLossError extends RedivisUploadError {
 
 /** The data's length disagrees with a declared size. Nothing was finalized. */
 export class SizeMismatchError extends RedivisUploadError {
+  /** The declared size, in bytes. */
   readonly expected: number;
+  /**
+   * The bytes actually seen, in bytes. For data that runs long this is where the excess was noticed, so the real
+   * length may be larger still.
+   */
   readonly actual: number;
 
   constructor(what: string, expected: number, actual: number) {
@@ -247,7 +264,12 @@ export class SizeMismatchError extends RedivisUploadError {
 export class IntegrityError extends RedivisUploadError {
   /** Which property disagrees: `size`, `crc32c` or `md5`. */
   readonly field: 'size' | 'crc32c' | 'md5';
+  /** The client's value: a decimal byte count for `size`, base64 for `crc32c` (big-endian) and `md5`. */
   readonly expected: string;
+  /**
+   * The server's value, in the same form as {@link expected}; for `size` it may instead say how many bytes were read
+   * from a source that changed while it was read.
+   */
   readonly actual: string;
 
   constructor(field: 'size' | 'crc32c' | 'md5', expected: string, actual: string) {
@@ -260,6 +282,10 @@ export class IntegrityError extends RedivisUploadError {
 
 /** Retryable failures continued past the retry budget. `cause` is the last failure. */
 export class RetriesExhaustedError extends RedivisUploadError {
+  /**
+   * Attempts made, the first one included. For uploads the count starts again whenever the server's persisted
+   * offset advances, so it covers only the attempts since the last progress.
+   */
   readonly attempts: number;
 
   constructor(what: string, attempts: number, cause: unknown) {
@@ -271,7 +297,9 @@ export class RetriesExhaustedError extends RedivisUploadError {
 
 /** A tabular upload was processed by Redivis and failed; `errorMessage` is the server's explanation. */
 export class UploadFailedError extends RedivisUploadError {
+  /** The server's explanation of the failure, as Redivis reported it. */
   readonly errorMessage: string;
+  /** The failed upload's `uri` as the API gave it; undefined when it is not known. */
   readonly uploadUri: string | undefined;
 
   constructor(errorMessage: string, uploadUri?: string) {
@@ -283,6 +311,7 @@ export class UploadFailedError extends RedivisUploadError {
 
 /** An upload with the same name already exists and neither replacing nor renaming was asked for. */
 export class NameConflictError extends RedivisUploadError {
+  /** The upload name that is already taken in the table. */
   readonly uploadName: string;
 
   constructor(uploadName: string) {

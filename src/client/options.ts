@@ -32,7 +32,7 @@ export interface RedivisClientOptions {
   apiEndpoint?: string;
   /**
    * undici Dispatcher for every request (API and uploads).
-   * @default undici's global dispatcher
+   * @default undici's global dispatcher (`getGlobalDispatcher()`)
    */
   dispatcher?: Dispatcher;
   /**
@@ -42,7 +42,7 @@ export interface RedivisClientOptions {
   userAgent?: string;
   /**
    * Retry policy for API calls and upload requests.
-   * @default see {@link RetryOptions}
+   * @default the {@link RetryOptions} defaults
    */
   retry?: RetryOptions;
   /**
@@ -52,7 +52,7 @@ export interface RedivisClientOptions {
   onWarning?: (message: string) => void;
   /**
    * Per-request timeout for the response headers and for inactivity while the body arrives, in milliseconds.
-   * @default 60000
+   * @default `60000` (60 s)
    */
   requestTimeoutMs?: number;
 }

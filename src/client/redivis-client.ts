@@ -47,7 +47,9 @@ export interface ApiRequestOptions {
 
 /** A successful API response. */
 export interface ApiResponse<T> {
+  /** HTTP status code, below 300. */
   status: number;
+  /** Response headers: lower-case names, repeated headers as arrays. */
   headers: ResponseHeaders;
   /** The parsed JSON body; `undefined` when the body was empty. */
   body: T;
@@ -55,6 +57,7 @@ export interface ApiResponse<T> {
 
 /** Payload of the client's `'retry'` event, emitted before each wait between attempts. */
 export interface RetryEvent {
+  /** HTTP method of the call. */
   method: string;
   /** Request path without query string. */
   path: string;

@@ -13,7 +13,7 @@ export interface TempUploadRequest {
   size: number;
   /**
    * Whether the upload uses the resumable protocol. Redivis suggests it for content over 100 MB.
-   * @default false (decided by the server)
+   * @default not sent, so the server's default applies (`false`)
    */
   resumable?: boolean;
 }
@@ -24,6 +24,7 @@ export interface TempUpload {
   id: string;
   /** Where the content is sent (a signed URL: show it only through `redactUrl`). */
   url: string;
+  /** Name of the upload, as the API returned it. */
   name: string;
   /** Size in bytes (the API sends it as a string). */
   size: number;

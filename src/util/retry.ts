@@ -32,9 +32,10 @@ export interface RetryOptions {
   jitter?: number;
 }
 
-/** {@link RetryOptions} with every default filled in. */
+/** {@link RetryOptions} with every default filled in: same fields and units, none of them optional. */
 export type ResolvedRetryOptions = Required<RetryOptions>;
 
+/** The retry policy used when none is given. */
 export const DEFAULT_RETRY: ResolvedRetryOptions = Object.freeze({
   retries: 8,
   initialDelayMs: 500,
@@ -98,6 +99,7 @@ export class RetrySchedule {
     return Math.min(Math.max(computed, retryAfterMs), this.options.maxDelayMs);
   }
 
+  /** Starts the sequence over: the attempt count and the delay go back to their first values. */
   reset(): void {
     this.attempts = 0;
     this.strategy.reset();
