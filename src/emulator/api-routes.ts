@@ -12,11 +12,18 @@ import { UPLOAD_ROUTES } from './uploads-api.js';
 
 /** Everything a route handler gets. */
 export interface ApiContext {
+  /** HTTP method of the request (`HEAD` for a `HEAD` served by a `GET` route). */
   method: string;
   /** Decoded path parameters, by the names used in {@link ApiRoute.path}. */
   params: Record<string, string>;
+  /** The URL's query parameters. */
   query: URLSearchParams;
+  /** Request headers, with lower-case names as Node parses them. */
   headers: IncomingHttpHeaders;
+  /**
+   * The emulator's in-memory state, for the built-in routes.
+   * @internal
+   */
   state: EmulatorState;
   /** The whole request body. */
   readBody(): Promise<Buffer>;
@@ -30,15 +37,26 @@ export interface ApiContext {
 
 /** One API endpoint. */
 export interface ApiRoute {
+  /** HTTP method served; a `GET` route also answers `HEAD`. */
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path under `/api/v1`, with `:name` segments as parameters, e.g. `/tables/:tableReference/tempUploads`. */
   path: string;
-  /** Scope the bearer token must carry; `undefined` = no token needed. */
+  /**
+   * Scope the bearer token must carry; `undefined` = no token needed.
+   * @default undefined (no token needed)
+   */
   scope?: string;
+  /**
+   * Answers a request that matched {@link method} and {@link path}, once the token was checked. A thrown error (or
+   * rejection) closes the connection without a response.
+   */
   handle(context: ApiContext): Promise<Reply> | Reply;
 }
 
-/** The API's routes, tried in order. */
+/**
+ * The API's routes, tried in order. Appending an {@link ApiRoute} adds an endpoint to every emulator of the
+ * process, including those already running.
+ */
 export const API_ROUTES: ApiRoute[] = [tempUploadsRoute, ...UPLOAD_ROUTES, rawFilesRoute];
 
 /** Scopes of the emulator's read-only token. */

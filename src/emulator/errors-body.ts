@@ -5,9 +5,22 @@
 
 /** A response to send, or to drop when a fault resets the connection. */
 export interface Reply {
+  /** HTTP status code. */
   status: number;
+  /**
+   * Response headers, by name.
+   * @default none
+   */
   headers?: Record<string, string>;
+  /**
+   * Response body; a string is sent as UTF-8.
+   * @default empty
+   */
   body?: string | Buffer;
+  /**
+   * Reason phrase of the status line.
+   * @default Node's standard phrase for {@link status}
+   */
   statusMessage?: string;
 }
 
@@ -59,6 +72,7 @@ export function apiErrorReply(
   return jsonReply(status, body, extra?.headers);
 }
 
+/** A JSON reply; `headers` are added to the JSON content type. */
 export function jsonReply(status: number, body: unknown, headers?: Record<string, string>): Reply {
   return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
 }

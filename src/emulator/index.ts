@@ -6,6 +6,7 @@
 export { startEmulator } from './emulator.js';
 export { parseFaultSpec } from './fault-spec.js';
 export { API_ROUTES, type ApiContext, type ApiRoute } from './api-routes.js';
+export type { ApiErrorCode, Reply } from './errors-body.js';
 export type {
   Emulator,
   EmulatorOptions,

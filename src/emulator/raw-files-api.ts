@@ -11,11 +11,13 @@ import { completedTempUpload, isReply, requestTable } from './uploads-api.js';
 
 /** What the emulator knows about a registered file. */
 export interface RawFileInfo {
+  /** The file's id, as the `rawFiles` response gave it. */
   id: string;
   /** Normalized table reference (see `formatTableReference`). */
   table: string;
   /** The name it was registered under (a relative path). */
   name: string;
+  /** The temp upload that holds the content. */
   tempUploadId: string;
   /** Size in bytes. */
   size: number;

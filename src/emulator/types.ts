@@ -10,7 +10,7 @@ import type { UploadInfo } from './uploads-api.js';
 export interface EmulatorOptions {
   /**
    * TCP port of the API server; 0 picks a free one.
-   * @default 0
+   * @default 0 (a free port, see {@link Emulator.origin})
    */
   port?: number;
   /**
@@ -25,12 +25,12 @@ export interface EmulatorOptions {
   token?: string;
   /**
    * Most temp uploads one `tempUploads` request may create.
-   * @default 1000
+   * @default 1000 temp uploads
    */
   maxTempUploadsPerRequest?: number;
   /**
    * Lifetime of a resumable session, in milliseconds, counted from its initiation with {@link now}.
-   * @default 86_400_000 (24 hours)
+   * @default 86_400_000 ms (24 hours)
    */
   sessionTtlMs?: number;
   /**
@@ -160,25 +160,31 @@ export type TempUploadState = 'created' | 'in_progress' | 'complete' | 'cancelle
 
 /** What the emulator knows about a temp upload. */
 export interface TempUploadInfo {
+  /** The temp upload's id, as the `tempUploads` response gave it. */
   id: string;
+  /** The name it was created with. */
   name: string;
   /** Normalized table reference (see `formatTableReference`). */
   table: string;
   /** Size declared when the temp upload was created, in bytes. */
   declaredSize: number;
+  /** Whether it was created for the resumable protocol (`false`: one simple PUT to its URL). */
   resumable: boolean;
+  /** Where it is in its lifecycle; an in-progress session past its TTL reads as `'expired'`. */
   state: TempUploadState;
   /** Bytes persisted so far (of the current session for resumable uploads). */
   persisted: number;
-  /** URL of the current resumable session, when one was started. */
+  /** URL of the current resumable session; undefined until one was started. */
   sessionUrl?: string;
-  /** The stored object, once complete. */
+  /** The stored object; undefined until the upload is complete (and again once a new session restarts it). */
   final?: {
+    /** Size of the stored object, in bytes. */
     size: number;
     /** Base64 MD5. */
     md5: string;
     /** Base64 CRC32C, big-endian. */
     crc32c: string;
+    /** Hex MD5 (lower case), handy to compare with `crypto.createHash('md5')`. */
     md5Hex: string;
   };
 }
@@ -190,12 +196,15 @@ export type RequestKind = 'api' | 'simple' | 'initiate' | 'chunk' | 'status' | '
 export interface RequestLogEntry {
   /** When the request arrived, by the emulator's clock, in milliseconds since the epoch. */
   time: number;
+  /** HTTP method, as received. */
   method: string;
   /** Request path without the query string. */
   path: string;
+  /** Which part of the protocol the request belongs to. */
   kind: RequestKind;
+  /** The temp upload an upload-URL request targets; undefined for API calls and for unknown ids. */
   tempUploadId?: string;
-  /** The request's `Content-Range` header. */
+  /** The request's `Content-Range` header; undefined when not sent. */
   contentRange?: string;
   /** The request's `Content-Length` header, when sent. */
   contentLength?: number;
@@ -203,7 +212,7 @@ export interface RequestLogEntry {
   bytesReceived: number;
   /** Status answered; 0 when no response was sent (connection reset by a fault or by the client). */
   status: number;
-  /** The fault applied, e.g. `503`, `reset:1048576`, `stall:2000`, `omitRange`. */
+  /** The fault applied, e.g. `503`, `reset:1048576`, `stall:2000`, `omitRange`; undefined when none was. */
   fault?: string;
   /** Whether an Authorization header was present (its value is never recorded). */
   authorization: boolean;
@@ -218,26 +227,60 @@ export type Fault =
    * Answer `status` (with `Retry-After` when given). With `afterBytes` K the first K bytes of a data chunk are
    * persisted first (exactly K, clamped to the chunk, even when unaligned); without it nothing is persisted.
    */
-  | { kind: 'status'; status: 408 | 429 | 500 | 502 | 503 | 504; retryAfter?: string; afterBytes?: number }
+  | {
+      /** Selects this variant. */
+      kind: 'status';
+      /** HTTP status to answer. */
+      status: 408 | 429 | 500 | 502 | 503 | 504;
+      /** Value of the `Retry-After` header (seconds or an HTTP date); undefined sends none. */
+      retryAfter?: string;
+      /** Bytes of a data chunk persisted before answering (K above); undefined persists nothing. */
+      afterBytes?: number;
+    }
   /**
    * Destroy the socket without a response. With `afterBytes` K: after reading (and, for a data chunk, persisting
    * exactly) K body bytes. Without it: after processing the request fully (a lost response).
    */
-  | { kind: 'reset'; afterBytes?: number }
+  | {
+      /** Selects this variant. */
+      kind: 'reset';
+      /** Body bytes read before the reset; undefined resets after the request was fully processed. */
+      afterBytes?: number;
+    }
   /** Wait `ms` milliseconds before handling the request. */
-  | { kind: 'stall'; ms: number }
+  | {
+      /** Selects this variant. */
+      kind: 'stall';
+      /** Delay before handling, in milliseconds. */
+      ms: number;
+    }
   /** Expire the session (404) at this request, then handle it. */
-  | { kind: 'expire' }
+  | {
+      /** Selects this variant. */
+      kind: 'expire';
+    }
   /** Terminate the session (410) at this request, then handle it. */
-  | { kind: 'terminate' }
+  | {
+      /** Selects this variant. */
+      kind: 'terminate';
+    }
   /** Answer a 308 without its `Range` header. */
-  | { kind: 'omitRange' };
+  | {
+      /** Selects this variant. */
+      kind: 'omitRange';
+    };
 
 /** Which requests a fault applies to. */
 export interface FaultMatch {
-  /** Request kind(s). Without it, every upload-URL request matches (API calls only match when `'api'` is listed). */
+  /**
+   * Request kind(s). Without it, every upload-URL request matches (API calls only match when `'api'` is listed).
+   * @default every upload-URL kind (not `'api'`)
+   */
   kind?: RequestKind | RequestKind[];
-  /** Only requests for this temp upload. */
+  /**
+   * Only requests for this temp upload.
+   * @default any temp upload
+   */
   tempUploadId?: string;
   /**
    * 1-based index among the requests this rule matches, counted from when the rule was added.
@@ -248,11 +291,16 @@ export interface FaultMatch {
 
 /** A scripted fault. */
 export interface FaultRule {
+  /**
+   * Which requests the rule applies to.
+   * @default the next upload-URL request of any kind
+   */
   match?: FaultMatch;
+  /** What happens to a matching request. */
   fault: Fault;
   /**
    * How many times the rule fires (on consecutive matching requests from the `nth`). `Infinity` = always.
-   * @default 1
+   * @default 1 (fires once)
    */
   times?: number;
 }

@@ -23,15 +23,19 @@ export type UploadStatus = 'queued' | 'running' | 'completed' | 'failed';
 export interface UploadInfo {
   /** Normalized table reference (see `formatTableReference`). */
   table: string;
+  /** The upload's name, as sent when it was created. */
   name: string;
   /** The path clients use for it, relative to the API endpoint. */
   uri: string;
   /** The `type` sent, or the one inferred from the name's extension. */
   type: string;
+  /** The temp upload that holds the data. */
   tempUploadId: string;
+  /** Processing state; each `GET` of the upload moves it one step. */
   status: UploadStatus;
+  /** Why processing failed; undefined unless `status` is `'failed'`. */
   errorMessage?: string;
-  /** Emulator clock at creation, in milliseconds. */
+  /** Emulator clock at creation, in milliseconds since the epoch. */
   createdAt: number;
   /** The parsing options sent with the upload (`hasHeaderRow`, `delimiter`, ...), as received. */
   options: Record<string, unknown>;
@@ -107,7 +111,7 @@ export function copyUpload(upload: UploadInfo): UploadInfo {
   return { ...upload, options: structuredClone(upload.options) };
 }
 
-/** Whether a helper answered a reply (an error) rather than the value asked for. */
+/** Whether a validation step answered a reply (an error) rather than the value asked for. */
 export function isReply(value: object): value is Reply {
   return typeof (value as { status?: unknown }).status === 'number';
 }

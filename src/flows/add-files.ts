@@ -29,8 +29,9 @@ export const DEFAULT_ADD_FILES_BATCH_BYTES = 100_000_000;
 export interface AddFilesProgress {
   /** Files uploaded and registered. */
   filesDone: number;
-  /** Files that failed (see `AddFilesResult.failed`). */
+  /** Files that failed (see {@link AddFilesResult.failed}). */
   filesFailed: number;
+  /** Files to add, once directories are expanded; fixed for the whole call. */
   filesTotal: number;
   /** Bytes the upload servers have confirmed, over every file (including any that later failed). */
   bytesConfirmed: number;
@@ -47,28 +48,34 @@ export interface AddFilesOptions {
   /** Files and directories to add; every resulting name must be distinct. */
   files: FileInput[];
   /**
-   * Most uploads in flight at once.
-   * @default Math.min(32, os.availableParallelism() * 4)
+   * Most uploads in flight at once (a count of files).
+   * @default Math.min(32, os.availableParallelism() * 4) uploads
    */
   concurrency?: number;
-  /** Aborts the call: uploads in flight are cancelled and it rejects with `AbortError`. @default none */
+  /**
+   * Aborts the call: uploads in flight are cancelled and it rejects with `AbortError`.
+   * @default none (the call runs until every file has been added or has failed)
+   */
   signal?: AbortSignal;
-  /** Called as bytes are confirmed and as files finish or fail. @default none */
+  /**
+   * Called as bytes are confirmed and as files finish or fail.
+   * @default none (no progress reports)
+   */
   onProgress?: (progress: AddFilesProgress) => void;
   /**
    * Files at or above this size, in bytes, use resumable temp uploads. Readables always do.
-   * @default 50_000_000 (as the official clients)
+   * @default 50_000_000 bytes (50 MB, as the official clients)
    */
   resumableThreshold?: number;
   /**
    * Most files per batch: one `tempUploads` request and one `rawFiles` request each. Lower it if the server
    * refuses large requests.
-   * @default 1000
+   * @default 1000 files
    */
   batchSize?: number;
   /**
    * A batch is closed once its files reach this many bytes (a Readable of unknown length counts as 0).
-   * @default 100_000_000
+   * @default 100_000_000 bytes (100 MB)
    */
   batchBytes?: number;
 }
@@ -78,7 +85,12 @@ export interface AddFilesResult {
   /** The files registered, as Redivis describes them. */
   added: RawFile[];
   /** Files that could not be uploaded or registered, with the reason. */
-  failed: Array<{ name: string; error: Error }>;
+  failed: Array<{
+    /** The file's name, as it would have been registered (see {@link FileInput}). */
+    name: string;
+    /** Why it failed: the upload's or the registration's error (a non-`Error` throw is wrapped in one). */
+    error: Error;
+  }>;
 }
 
 interface Settings {

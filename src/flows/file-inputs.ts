@@ -13,7 +13,20 @@ import { InvalidArgumentError } from '../errors.js';
  * each file named by its path relative to the directory with `/` separators), or an explicit name and source.
  * `size` is needed only to know a Readable's length in advance.
  */
-export type FileInput = string | { name: string; source: string | Buffer | Readable; size?: number };
+export type FileInput =
+  | string
+  | {
+      /** Name of the file in the table (a relative path with `/` separators); distinct among all files. */
+      name: string;
+      /** The content: the path of a regular file, the bytes themselves, or a Readable read once to its end. */
+      source: string | Buffer | Readable;
+      /**
+       * Size of the content, in bytes. For a path or a Buffer it must equal the actual size when given; for a
+       * Readable it is the length announced in advance.
+       * @default undefined (the file's or Buffer's own size; unknown for a Readable)
+       */
+      size?: number;
+    };
 
 /** Where a file's bytes come from. */
 export type FileContent =

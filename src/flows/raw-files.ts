@@ -7,6 +7,7 @@ import { ProtocolError, type RequestDetails } from '../errors.js';
 
 /** A file registered in a file index table. */
 export interface RawFile {
+  /** The file's id, as Redivis assigns it. */
   id: string;
   /** The file's path relative to the API endpoint. */
   uri: string;

@@ -78,7 +78,12 @@ export interface TabularUploadOptions {
    * Column names and types; Redivis uses it only with `type: 'stream'`.
    * @default none (not sent)
    */
-  schema?: Array<{ name: string; type: string }>;
+  schema?: Array<{
+    /** Column name. */
+    name: string;
+    /** Type of the column, as Redivis names its variable types. */
+    type: string;
+  }>;
   /**
    * Metadata of the upload's variables, as Redivis documents it.
    * @default none (not sent)

@@ -61,27 +61,33 @@ export interface UploadToTableOptions extends TabularUploadOptions {
   wait?: boolean;
   /**
    * First delay between two status requests while waiting, in milliseconds; each later one doubles.
-   * @default 500
+   * @default 500 ms
    */
   pollIntervalMs?: number;
   /**
    * Longest delay between two status requests, in milliseconds.
-   * @default 10000, or pollIntervalMs when that is larger
+   * @default 10_000 ms, or `pollIntervalMs` when that is larger
    */
   maxPollIntervalMs?: number;
   /**
    * Longest wait for processing, in milliseconds, counted once the upload is created; `Infinity` waits forever.
-   * @default 3_600_000 (1 hour)
+   * @default 3_600_000 ms (1 hour)
    */
   timeoutMs?: number;
   /**
    * Bytes per chunk of a resumable transfer, a positive multiple of 262144 (256 KiB).
-   * @default 8388608 (8 MiB)
+   * @default 8_388_608 bytes (8 MiB)
    */
   chunkSize?: number;
-  /** Aborts every step; the call then rejects with `AbortError`. @default none */
+  /**
+   * Aborts every step; the call then rejects with `AbortError`.
+   * @default none (the call runs until the upload is processed, fails or times out)
+   */
   signal?: AbortSignal;
-  /** Called as the upload server confirms bytes. @default none */
+  /**
+   * Called as the upload server confirms bytes.
+   * @default none (no progress reports)
+   */
   onProgress?: (progress: TableUploadProgress) => void;
 }
 

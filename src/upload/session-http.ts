@@ -36,7 +36,10 @@ export interface SessionContext {
    * @default no extra headers
    */
   headers?: Record<string, string>;
-  /** Aborts the request in flight; the request then rejects with {@link AbortError}. */
+  /**
+   * Aborts the request in flight; the request then rejects with {@link AbortError}.
+   * @default none (requests end only by completing, failing or timing out)
+   */
   signal?: AbortSignal;
   /**
    * `headersTimeout` and `bodyTimeout` of each request, in milliseconds.
