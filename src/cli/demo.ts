@@ -11,6 +11,8 @@ import { RedivisClient } from '../client/redivis-client.js';
 import { startEmulator } from '../emulator/index.js';
 import { createTempUploadStream, type UploadProgress, type UploadRetry } from '../upload/temp-upload-stream.js';
 import { formatBytes, formatRate } from './format.js';
+import type { OutStream } from './output.js';
+import { ProgressDisplay } from './progress.js';
 
 export interface DemoOptions {
   /** Bytes of CSV to generate before compression. @default 300_000_000 */
@@ -78,25 +80,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ ok: boolean;
         callback(null, chunk);
       },
     });
+    const interactive = (out as OutStream).isTTY === true;
+    // On a terminal the shared progress bar; elsewhere a line every two seconds.
+    const display = new ProgressDisplay(out as OutStream, { phase: 'uploading' });
     let retries = 0;
     upload.on('retry', (retry: UploadRetry) => {
       retries += 1;
-      say(`  retry ${retry.attempt} in ${retry.delayMs} ms after: ${retry.error.message}`);
+      display.retried();
+      display.log(`  retry ${retry.attempt} in ${retry.delayMs} ms after: ${retry.error.message}`);
     });
     const started = performance.now();
-    const interactive = 'isTTY' in out && (out as NodeJS.WriteStream).isTTY === true;
     let lastPrinted = 0;
     upload.on('progress', (progress: UploadProgress) => {
+      display.update({ bytesConfirmed: progress.bytesConfirmed });
       const now = performance.now();
-      if (now - lastPrinted < (interactive ? 100 : 2000)) return;
+      if (interactive || now - lastPrinted < 2000) return;
       lastPrinted = now;
-      const line = `  ${formatBytes(progress.bytesConfirmed)} confirmed by the server, ${formatRate(progress.bytesConfirmed, now - started)}`;
-      if (interactive) out.write(`\r${line}   `);
-      else say(line);
+      say(`  ${formatBytes(progress.bytesConfirmed)} confirmed by the server, ${formatRate(progress.bytesConfirmed, now - started)}`);
     });
-    await pipeline(generateCsv(csvBytes), createGzip(), tee, upload);
+    try {
+      await pipeline(generateCsv(csvBytes), createGzip(), tee, upload);
+    } finally {
+      display.stop();
+    }
     const seconds = (performance.now() - started) / 1000;
-    if (interactive) out.write('\n');
     const result = upload.result!;
     const stored = emulator.getTempUpload(result.tempUploadId!)!;
     const localMd5 = localHash.digest('hex');

@@ -1,27 +1,51 @@
 /**
  * The upload stream's only store of data: every byte from the server's persisted offset to the last byte the
- * source wrote, as a list of buffers. Its front is the replay buffer (the chunk in flight, resent after a failure),
- * its back the chunk that is filling. Taking a chunk hands out views of the stored buffers, never copies.
+ * source wrote. Its front is the replay buffer (the chunk in flight, resent after a failure), its back the chunk
+ * that is filling. Taking a chunk hands out views of the stored memory, never copies.
+ *
+ * Writes are copied once into slabs that are recycled as soon as the server has persisted every byte of them. The
+ * source's buffers then die young, and the queue allocates nothing once warm: holding references to a few hundred
+ * source buffers per chunk instead kept them alive into the old generation and cost more in garbage collection
+ * than the copy costs.
  * @module
  */
 
-/** Writes below this many bytes are copied into a shared slab, so 1-byte writes do not cost a Buffer each. */
-export const SMALL_WRITE_LIMIT = 4096;
-const SLAB_SIZE = 65_536;
+/** Default slab size: large enough that a chunk is a handful of buffers, small enough to waste little. */
+export const DEFAULT_SLAB_SIZE = 1024 * 1024;
+
+export interface ByteQueueOptions {
+  /**
+   * Bytes per slab.
+   * @default 1048576
+   */
+  slabSize?: number;
+  /**
+   * Free slabs kept for reuse; more are left to the garbage collector.
+   * @default 16
+   */
+  maxPooledSlabs?: number;
+}
 
 export class ByteQueue {
-  private buffers: Buffer[] = [];
+  /** Views of the slabs, in order; each slab has exactly one view here until it is recycled. */
+  private views: Buffer[] = [];
+  /** The slab behind each view. */
+  private slabs: Buffer[] = [];
   private head = 0;
-  private slab: Buffer | undefined;
-  private slabUsed = 0;
-  /** Whether the last stored buffer is a view of the slab ending at `slabUsed`, so small writes can extend it. */
-  private tailIsSlab = false;
+  private current: Buffer | undefined;
+  private currentUsed = 0;
+  private readonly free: Buffer[] = [];
+  private readonly slabSize: number;
+  private readonly maxPooled: number;
   private bytes = 0;
   private offset: number;
+  private allocated = 0;
 
   /** @param startOffset the absolute offset of the first byte that will be pushed */
-  constructor(startOffset = 0) {
+  constructor(startOffset = 0, options: ByteQueueOptions = {}) {
     this.offset = startOffset;
+    this.slabSize = options.slabSize ?? DEFAULT_SLAB_SIZE;
+    this.maxPooled = options.maxPooledSlabs ?? 16;
   }
 
   /** Bytes held. */
@@ -39,6 +63,11 @@ export class ByteQueue {
     return this.offset + this.bytes;
   }
 
+  /** Slabs allocated so far (reused ones are not counted again): flat once the queue is warm. */
+  get slabsAllocated(): number {
+    return this.allocated;
+  }
+
   /** Moves the start of an empty queue forward, e.g. past bytes the server holds from an earlier run. */
   rebase(offset: number): void {
     if (this.bytes !== 0 || offset < this.offset) {
@@ -47,54 +76,49 @@ export class ByteQueue {
     this.offset = offset;
   }
 
-  /** Appends a buffer: referenced when large, copied into a slab when small. */
-  push(data: Buffer): void {
-    const size = data.length;
-    if (size === 0) return;
-    this.bytes += size;
-    if (size >= SMALL_WRITE_LIMIT) {
-      this.buffers.push(data);
-      this.tailIsSlab = false;
-      return;
+  /** Appends a copy of `data`. */
+  push(data: Uint8Array): void {
+    let copied = 0;
+    while (copied < data.length) {
+      if (this.current === undefined || this.currentUsed === this.current.length) this.startSlab();
+      const slab = this.current!;
+      const count = Math.min(data.length - copied, slab.length - this.currentUsed);
+      slab.set(copied === 0 && count === data.length ? data : data.subarray(copied, copied + count), this.currentUsed);
+      const last = this.views.length - 1;
+      if (last >= this.head && this.slabs[last] === slab) {
+        const tail = this.views[last]!;
+        this.views[last] = slab.subarray(tail.byteOffset - slab.byteOffset, this.currentUsed + count);
+      } else {
+        this.views.push(slab.subarray(this.currentUsed, this.currentUsed + count));
+        this.slabs.push(slab);
+      }
+      this.currentUsed += count;
+      copied += count;
     }
-    if (this.slab === undefined || this.slabUsed + size > this.slab.length) {
-      this.slab = Buffer.allocUnsafe(SLAB_SIZE);
-      this.slabUsed = 0;
-      this.tailIsSlab = false;
-    }
-    const slab = this.slab;
-    data.copy(slab, this.slabUsed);
-    if (this.tailIsSlab) {
-      const tail = this.buffers[this.buffers.length - 1]!;
-      this.buffers[this.buffers.length - 1] = slab.subarray(tail.byteOffset - slab.byteOffset, this.slabUsed + size);
-    } else {
-      this.buffers.push(slab.subarray(this.slabUsed, this.slabUsed + size));
-      this.tailIsSlab = true;
-    }
-    this.slabUsed += size;
+    this.bytes += data.length;
   }
 
-  /** Views of the first `length` bytes held, in order. The views stay valid after later pushes and drops. */
+  /** Views of the first `length` bytes held, in order. They stay valid until those bytes are dropped. */
   peek(length: number): Buffer[] {
     if (length > this.bytes || length < 0) {
       throw new RangeError(`Cannot take ${length} bytes from a queue holding ${this.bytes}`);
     }
-    const views: Buffer[] = [];
+    const taken: Buffer[] = [];
     let remaining = length;
     for (let i = this.head; remaining > 0; i++) {
-      const buffer = this.buffers[i]!;
-      if (buffer.length <= remaining) {
-        views.push(buffer);
-        remaining -= buffer.length;
+      const view = this.views[i]!;
+      if (view.length <= remaining) {
+        taken.push(view);
+        remaining -= view.length;
       } else {
-        views.push(buffer.subarray(0, remaining));
+        taken.push(view.subarray(0, remaining));
         remaining = 0;
       }
     }
-    return views;
+    return taken;
   }
 
-  /** Forgets the first `length` bytes (they are persisted on the server). */
+  /** Forgets the first `length` bytes (they are persisted on the server); slabs emptied by it are recycled. */
   drop(length: number): void {
     if (length > this.bytes || length < 0) {
       throw new RangeError(`Cannot drop ${length} bytes from a queue holding ${this.bytes}`);
@@ -103,25 +127,44 @@ export class ByteQueue {
     this.offset += length;
     let remaining = length;
     while (remaining > 0) {
-      const buffer = this.buffers[this.head]!;
-      if (buffer.length <= remaining) {
-        remaining -= buffer.length;
-        this.buffers[this.head] = EMPTY;
+      const view = this.views[this.head]!;
+      if (view.length <= remaining) {
+        remaining -= view.length;
+        this.release(this.slabs[this.head]!);
+        this.views[this.head] = EMPTY;
+        this.slabs[this.head] = EMPTY;
         this.head += 1;
       } else {
-        this.buffers[this.head] = buffer.subarray(remaining);
+        this.views[this.head] = view.subarray(remaining);
         remaining = 0;
       }
     }
-    if (this.head === this.buffers.length) {
-      this.buffers = [];
+    if (this.head === this.views.length) {
+      this.views = [];
+      this.slabs = [];
       this.head = 0;
-      this.tailIsSlab = false;
-    } else if (this.head > 1024 && this.head * 2 > this.buffers.length) {
-      // Compacting only now and then keeps drop() amortised O(1) per buffer.
-      this.buffers = this.buffers.slice(this.head);
+    } else if (this.head > 1024 && this.head * 2 > this.views.length) {
+      // Compacting only now and then keeps drop() amortised O(1) per view.
+      this.views = this.views.slice(this.head);
+      this.slabs = this.slabs.slice(this.head);
       this.head = 0;
     }
+  }
+
+  private startSlab(): void {
+    const reused = this.free.pop();
+    if (reused === undefined) this.allocated += 1;
+    this.current = reused ?? Buffer.allocUnsafeSlow(this.slabSize);
+    this.currentUsed = 0;
+  }
+
+  private release(slab: Buffer): void {
+    if (slab === this.current) {
+      // The slab still being filled stays in use; once full it is free as soon as its last view is dropped.
+      if (this.currentUsed < slab.length) return;
+      this.current = undefined;
+    }
+    if (this.free.length < this.maxPooled) this.free.push(slab);
   }
 }
 

@@ -4,7 +4,7 @@
  * and the running checksums.
  * @module
  */
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue, DEFAULT_SLAB_SIZE } from './byte-queue.js';
 import { RunningChecksums, type ChecksumOptions } from './checksums.js';
 
 export class StreamIntake {
@@ -16,8 +16,10 @@ export class StreamIntake {
   private peak = 0;
 
   /** @param sourceStart absolute offset of the first byte the source writes */
-  constructor(private readonly sourceStart: number, checksums: Required<ChecksumOptions>) {
-    this.queue = new ByteQueue(sourceStart);
+  constructor(private readonly sourceStart: number, chunkSize: number, checksums: Required<ChecksumOptions>) {
+    const slabSize = Math.min(DEFAULT_SLAB_SIZE, chunkSize);
+    // Enough free slabs to cover the two chunks the stream may hold, so a warm upload allocates nothing.
+    this.queue = new ByteQueue(sourceStart, { slabSize, maxPooledSlabs: Math.ceil((2 * chunkSize) / slabSize) + 1 });
     this.checksums = sourceStart === 0 && (checksums.crc32c || checksums.md5) ? new RunningChecksums(checksums) : undefined;
   }
 

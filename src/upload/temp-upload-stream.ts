@@ -71,7 +71,7 @@ export class TempUploadStream extends Writable {
     const resolved = resolveStreamOptions(options);
     super({ highWaterMark: resolved.highWaterMark, decodeStrings: true });
     this.options = resolved;
-    this.intake = new StreamIntake(resolved.target.kind === 'session' ? resolved.target.offset : 0, resolved.checksums);
+    this.intake = new StreamIntake(resolved.target.kind === 'session' ? resolved.target.offset : 0, resolved.chunkSize, resolved.checksums);
     this.queue = this.intake.queue;
     this.recovery = new Recovery({
       retry: resolved.retry,

@@ -1,0 +1,99 @@
+/**
+ * `redivis-upload add-files <path...> --table REF`: files into a file index table through `addFiles`.
+ * @module
+ */
+import { formatTableReference } from '../client/table-reference.js';
+import { addFiles, type AddFilesResult, type RawFile } from '../flows/add-files.js';
+import { integerOption, parse, stringValue, UsageError } from './args.js';
+import type { CommandContext } from './context.js';
+import { runTransfer } from './transfer.js';
+import { formatBytes, formatRate, formatSeconds } from './format.js';
+import { ADD_FILES_HELP } from './help.js';
+import { describeError, errorJson } from './output.js';
+import { ProgressDisplay } from './progress.js';
+import { checkTable } from './target.js';
+import { safeUri } from './urls.js';
+
+function fileJson(file: RawFile): Record<string, unknown> {
+  return { id: file.id, name: file.name, size: file.size, md5Hash: file.md5Hash, uri: safeUri(file.uri), url: safeUri(file.url) };
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+export async function addFilesCommand(args: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parse(args, {
+    table: { type: 'string' },
+    concurrency: { type: 'string' },
+    json: { type: 'boolean' },
+    emulator: { type: 'boolean' },
+  });
+  if (values.help) {
+    ctx.io.stdout.write(ADD_FILES_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('add-files takes at least one <path> (a file or a directory)');
+  if (positionals.includes('-')) throw new UsageError('add-files reads files and directories, not standard input (-); use upload - for a stream');
+  const table = stringValue(values, 'table');
+  if (table === undefined) throw new UsageError('add-files needs --table REF (owner.dataset:next.table)');
+  const concurrency = integerOption('concurrency', stringValue(values, 'concurrency'), 1, 256);
+  checkTable(table);
+  const { output } = ctx;
+
+  return runTransfer(ctx, values.emulator === true, async (target, signal) => {
+    const display = new ProgressDisplay(ctx.io.stderr, { phase: 'adding' });
+    output.attachLive(display);
+    target.client.on('retry', (retry) => {
+      display.retried();
+      if (ctx.debug) output.err(`retry ${retry.attempt} of ${retry.method} ${retry.path} in ${retry.delayMs} ms: ${retry.error.message}`);
+    });
+    let result: AddFilesResult;
+    try {
+      result = await addFiles({
+        client: target.client,
+        table,
+        files: positionals,
+        ...(concurrency === undefined ? {} : { concurrency }),
+        signal,
+        onProgress: (progress) =>
+          display.update({
+            bytesConfirmed: progress.bytesConfirmed,
+            totalBytes: progress.bytesTotal,
+            files: { done: progress.filesDone, failed: progress.filesFailed, total: progress.filesTotal },
+          }),
+      });
+    } finally {
+      display.stop();
+      output.attachLive(undefined);
+    }
+    const { added, failed } = result;
+    const { retries } = display.state;
+    const elapsedMs = display.elapsedMs;
+    const bytes = added.reduce((sum, file) => sum + file.size, 0);
+    const tableName = formatTableReference(table);
+    if (ctx.json) {
+      output.json({
+        table: tableName,
+        added: added.map(fileJson),
+        failed: failed.map(({ name, error }) => ({ name, ...errorJson(error) })),
+        bytes,
+        elapsedMs: Math.round(elapsedMs),
+        retries,
+        ...(target.emulator ? { emulator: true } : {}),
+      });
+    } else {
+      const total = added.length + failed.length;
+      const count = failed.length === 0 ? plural(added.length, 'file') : `${added.length} of ${plural(total, 'file')}`;
+      output.out(
+        `Added ${count} (${formatBytes(bytes)}) to ${tableName}${target.emulator ? ' (embedded emulator)' : ''} in ${formatSeconds(elapsedMs)} ` +
+          `(${formatRate(bytes, elapsedMs)}), ${retries} ${retries === 1 ? 'retry' : 'retries'}${failed.length > 0 ? `; ${failed.length} failed` : ''}.`,
+      );
+    }
+    for (const { name, error } of failed) {
+      output.err(`redivis-upload: could not add ${JSON.stringify(name)}: ${describeError(error)}`);
+      if (ctx.debug) output.err(error.stack ?? error.message);
+    }
+    return failed.length === 0 ? 0 : 1;
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * `redivis-upload emulator` (the local emulator in the foreground) and `redivis-upload demo`.
+ * @module
+ */
+import { parseFaultSpec, startEmulator } from '../emulator/index.js';
+import { integerOption, numberOption, parse, stringValue, UsageError } from './args.js';
+import type { CommandContext } from './context.js';
+import { runDemo } from './demo.js';
+import { DEMO_HELP, EMULATOR_HELP } from './help.js';
+
+export async function demoCommand(args: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parse(args, { 'csv-bytes': { type: 'string' } });
+  if (values.help) {
+    ctx.io.stdout.write(DEMO_HELP);
+    return 0;
+  }
+  const csvBytes = integerOption('csv-bytes', stringValue(values, 'csv-bytes'), 0);
+  const summary = await runDemo({ out: ctx.io.stdout, ...(csvBytes === undefined ? {} : { csvBytes }) });
+  return summary.ok ? 0 : 1;
+}
+
+export async function emulatorCommand(args: string[], ctx: CommandContext): Promise<number> {
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    faults: { type: 'string' },
+    'fault-rate': { type: 'string' },
+    seed: { type: 'string' },
+    token: { type: 'string' },
+    verbose: { type: 'boolean' },
+  });
+  if (values.help) {
+    ctx.io.stdout.write(EMULATOR_HELP);
+    return 0;
+  }
+  const port = integerOption('port', stringValue(values, 'port'), 0, 65535);
+  const seed = integerOption('seed', stringValue(values, 'seed'), 0, 2 ** 32 - 1);
+  const rate = numberOption('fault-rate', stringValue(values, 'fault-rate'), 0, 1);
+  let faults;
+  try {
+    faults = values.faults === undefined ? undefined : parseFaultSpec(stringValue(values, 'faults')!);
+  } catch (error) {
+    throw new UsageError(`invalid --faults: ${(error as Error).message}`);
+  }
+  const token = stringValue(values, 'token');
+  const emulator = await startEmulator({
+    ...(port === undefined ? {} : { port }),
+    ...(token === undefined ? {} : { token }),
+    ...(faults === undefined ? {} : { faults }),
+    ...(rate === undefined ? {} : { randomFaults: { probability: rate, ...(seed === undefined ? {} : { seed }) } }),
+    verbose: values.verbose === true,
+  });
+  // This token is the emulator's own, accepted nowhere else: printing it is the point of the command.
+  const out = (line: string) => ctx.io.stdout.write(`${line}\n`);
+  out(`Redivis emulator listening.`);
+  out(`  REDIVIS_API_ENDPOINT=${emulator.apiEndpoint}`);
+  out(`  REDIVIS_API_TOKEN=${emulator.token}`);
+  if (emulator.randomSeed !== undefined) out(`  random faults: rate ${rate}, seed ${emulator.randomSeed} (pass --seed ${emulator.randomSeed} to replay)`);
+  out('');
+  out('Try it:');
+  out(`  export REDIVIS_API_ENDPOINT=${emulator.apiEndpoint} REDIVIS_API_TOKEN=${emulator.token}`);
+  out(`  printf 'a,b\\n1,2\\n3,4\\n' | redivis-upload upload - --table demo.dataset:next.table --name hello.csv`);
+  out(`  curl -s -X POST -H "Authorization: Bearer ${emulator.token}" -H 'Content-Type: application/json' \\`);
+  out(`    -d '{"tempUploads":[{"name":"hello.csv","size":12}]}' ${emulator.apiEndpoint}/tables/demo.dataset:next.table/tempUploads`);
+  out(`  printf 'a,b\\n1,2\\n3,4\\n' | curl -s -X PUT --data-binary @- "<url from the answer>"`);
+  out('Press Ctrl+C to stop.');
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await emulator.close();
+  return 0;
+}

@@ -1,0 +1,116 @@
+/**
+ * The `--help` texts of `redivis-upload` and its commands.
+ * @module
+ */
+
+const EXIT_STATUS = `Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted by Ctrl+C (SIGINT),
+143 terminated (SIGTERM).`;
+
+const ENVIRONMENT = `Environment:
+  REDIVIS_API_TOKEN       API token with the data.edit scope. Never printed; there is no option for it,
+                          so it stays out of shell histories and process lists.
+  REDIVIS_API_ENDPOINT    API base URL (default: https://redivis.com/api/v1)
+  NODE_DEBUG=redivis-upload  Log every request on stderr (URLs without query strings, never the token)`;
+
+export const MAIN_HELP = `Usage: redivis-upload <command> [options]
+
+Commands:
+  upload <path|->         Upload a tabular file, or standard input, into a table
+  add-files <path...>     Add files (or the files below directories) to a file index table
+  emulator                Run the local Redivis emulator in the foreground
+  demo                    Upload a generated, gzipped CSV into an embedded emulator, with faults
+
+Options:
+  -h, --help              Show help (also: redivis-upload <command> --help)
+  -v, --version           Show the version
+  --debug                 On failure, also print the stack traces of the error and its causes
+
+${ENVIRONMENT}
+
+Every command can be tried without an account: add --emulator to upload or add-files.
+
+${EXIT_STATUS}
+`;
+
+export const UPLOAD_HELP = `Usage: redivis-upload upload <path|-> --table REF [options]
+
+Sends the data into a temp upload (resumable, retried, checksummed), creates the table's upload from it and
+waits until Redivis has processed it. "-" reads standard input as a stream of unknown length and needs --name:
+  pg_dump mydb | gzip | redivis-upload upload - --table my_org.my_dataset:next.dump --name dump.csv.gz
+
+Options:
+  --table REF             Table to upload into, on the unreleased version: owner.dataset:next.table (required)
+  --name NAME             Name of the upload in the table (default: the file's name; required with -)
+  --type TYPE             Format: csv, tsv, delimited, ndjson, parquet, avro, orc, xlsx, dta, sav, sas7bdat, ...
+                          (default: inferred by Redivis from the name's extension)
+  --delimiter D           Field delimiter of a delimited file; \\t or tab for a tab (default: detected)
+  --no-header             The first row holds data, not column names (default: it holds column names)
+  --skip-bad-records      Skip rows that cannot be parsed instead of failing the upload
+  --on-conflict MODE      If the table has an upload of that name: error, replace, or rename to name_1, ...
+                          (default: error)
+  --no-wait               Return once the upload is created, without waiting for processing
+  --chunk-size MiB        Size of each resumable chunk, a multiple of 0.25 MiB (default: 8)
+  --json                  Print exactly one JSON object on stdout: the result, or {"error":{"code","message"}}
+  --emulator              Upload into an embedded local emulator instead of Redivis (no account or token
+                          needed; the table reference is still checked)
+  --debug                 On failure, also print stack traces
+  -h, --help              Show this help
+
+Output: on a terminal, a progress bar on stderr (bytes, rate, ETA, retries); otherwise nothing until one summary
+line on stdout. Errors are one line on stderr: message [CODE]; caused by: ...
+Ctrl+C aborts the transfer and cancels the upload session, then exits with status 130 (a second Ctrl+C exits
+at once).
+
+${ENVIRONMENT}
+
+${EXIT_STATUS}
+`;
+
+export const ADD_FILES_HELP = `Usage: redivis-upload add-files <path...> --table REF [options]
+
+Uploads files into a file index table: each file into its own temp upload (several at a time), then registers
+them. A directory adds every file below it, named by its path relative to the directory (a/b.txt).
+
+Options:
+  --table REF             File index table, on the unreleased version: owner.dataset:next.table (required)
+  --concurrency N         Files uploaded at the same time, 1 to 256 (default: 4 per CPU, at most 32)
+  --json                  Print exactly one JSON object on stdout: {"added":[...],"failed":[...],...}, or
+                          {"error":{"code","message"}}
+  --emulator              Upload into an embedded local emulator instead of Redivis (no account or token
+                          needed; the table reference is still checked)
+  --debug                 On failure, also print stack traces
+  -h, --help              Show this help
+
+Output: on a terminal, a progress bar on stderr (files done and failed, bytes, rate, ETA, retries); otherwise
+one summary line on stdout. Files that could not be added are listed on stderr, one per line, and the exit
+status is 1. Ctrl+C aborts the transfers, cancels their sessions and exits with status 130.
+
+${ENVIRONMENT}
+
+${EXIT_STATUS}
+`;
+
+export const EMULATOR_HELP = `Usage: redivis-upload emulator [options]
+
+Runs the local Redivis API and resumable-upload emulator until interrupted, and prints its endpoint and token
+(a fake one, accepted only by this emulator).
+
+Options:
+  --port N                Port to listen on, 0 to 65535 (default: a free one)
+  --faults SPEC           Scripted faults, e.g. "503@chunk#2,reset:1048576@chunk#3,stall:2000@status"
+  --fault-rate P          Probability (0 to 1) of a random fault on each upload request
+  --seed N                Seed for random faults (printed when not given)
+  --token TOKEN           Token the emulator accepts (default: a random one, printed)
+  --verbose               Log every request on stderr
+  -h, --help              Show this help
+`;
+
+export const DEMO_HELP = `Usage: redivis-upload demo [--csv-bytes N]
+
+Starts an embedded emulator with injected faults, generates a CSV on the fly, gzips it and streams it through
+createTempUploadStream, then checks the stored bytes' MD5 against what was sent.
+
+Options:
+  --csv-bytes N           Bytes of CSV to generate before compression (default: 300000000)
+  -h, --help              Show this help
+`;

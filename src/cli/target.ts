@@ -1,0 +1,54 @@
+/**
+ * Where a command sends its requests: Redivis (token and endpoint from the environment only) or an embedded
+ * emulator started for the duration of the command.
+ * @module
+ */
+import { RedivisClient } from '../client/redivis-client.js';
+import { resolveClientOptions } from '../client/options.js';
+import { parseTableReference } from '../client/table-reference.js';
+import { startEmulator } from '../emulator/index.js';
+import type { Emulator } from '../emulator/types.js';
+import { MissingTokenError } from '../errors.js';
+import type { Output } from './output.js';
+
+export interface Target {
+  client: RedivisClient;
+  /** Where the requests go, for messages. */
+  description: string;
+  /** The embedded emulator, with `--emulator`. */
+  emulator: Emulator | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Parses the table reference so a malformed one fails before anything is read or started
+ * (`TableReferenceError`, exit code 1), with or without `--emulator`.
+ */
+export function checkTable(reference: string): string {
+  parseTableReference(reference);
+  return reference;
+}
+
+/**
+ * Opens the target. Without `--emulator` the token comes from `REDIVIS_API_TOKEN` only (there is deliberately no
+ * flag: command lines end up in shell histories and process lists) and is registered with `output` as a secret.
+ */
+export async function openTarget(useEmulator: boolean, env: NodeJS.ProcessEnv, output: Output): Promise<Target> {
+  if (useEmulator) {
+    const emulator = await startEmulator();
+    output.addSecret(emulator.token);
+    const client = new RedivisClient({ apiEndpoint: emulator.apiEndpoint, apiToken: emulator.token });
+    return {
+      client,
+      description: `the embedded emulator at ${emulator.apiEndpoint}`,
+      emulator,
+      close: () => emulator.close(),
+    };
+  }
+  output.addSecret(env.REDIVIS_API_TOKEN);
+  // Only the two variables this command documents, from the environment it was given.
+  const resolved = resolveClientOptions({}, { REDIVIS_API_TOKEN: env.REDIVIS_API_TOKEN, REDIVIS_API_ENDPOINT: env.REDIVIS_API_ENDPOINT });
+  if (resolved.apiToken === undefined) throw new MissingTokenError();
+  const client = new RedivisClient({ apiToken: resolved.apiToken, apiEndpoint: resolved.apiEndpoint });
+  return { client, description: resolved.apiEndpoint, emulator: undefined, close: async () => {} };
+}

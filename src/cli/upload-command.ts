@@ -1,0 +1,138 @@
+/**
+ * `redivis-upload upload <path|-> --table REF`: one tabular upload through `uploadToTable`.
+ * @module
+ */
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { formatTableReference } from '../client/table-reference.js';
+import { uploadToTable, type TabularUpload } from '../flows/upload-to-table.js';
+import { chunkSizeOption, choiceOption, delimiterOption, parse, stringValue, UsageError } from './args.js';
+import type { CommandContext } from './context.js';
+import { runTransfer } from './transfer.js';
+import { formatBytes, formatRate, formatSeconds } from './format.js';
+import { UPLOAD_HELP } from './help.js';
+import { ProgressDisplay } from './progress.js';
+import { guardedStdin } from './stdin.js';
+import { checkTable } from './target.js';
+import { safeUri } from './urls.js';
+
+const CONFLICT_MODES = ['error', 'replace', 'rename'] as const;
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    const stats = await stat(path);
+    return stats.isFile() ? stats.size : undefined;
+  } catch {
+    return undefined; // uploadToTable reports the problem with the path
+  }
+}
+
+function uploadJson(upload: TabularUpload): Record<string, unknown> {
+  return {
+    name: upload.name,
+    uri: safeUri(upload.uri),
+    status: upload.status,
+    ...(upload.errorMessage === undefined ? {} : { errorMessage: upload.errorMessage }),
+    tempUploadId: upload.tempUploadId,
+  };
+}
+
+export async function uploadCommand(args: string[], ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parse(args, {
+    table: { type: 'string' },
+    name: { type: 'string' },
+    type: { type: 'string' },
+    delimiter: { type: 'string' },
+    'no-header': { type: 'boolean' },
+    'skip-bad-records': { type: 'boolean' },
+    'on-conflict': { type: 'string' },
+    'no-wait': { type: 'boolean' },
+    'chunk-size': { type: 'string' },
+    json: { type: 'boolean' },
+    emulator: { type: 'boolean' },
+  });
+  if (values.help) {
+    ctx.io.stdout.write(UPLOAD_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`upload takes one <path|-> (a file, or - for standard input), received ${positionals.length === 0 ? 'none' : positionals.length}`);
+  }
+  const source = positionals[0]!;
+  const table = stringValue(values, 'table');
+  if (table === undefined) throw new UsageError('upload needs --table REF (owner.dataset:next.table)');
+  const name = stringValue(values, 'name');
+  if (name === '') throw new UsageError('invalid --name: expected a non-empty name, received ""');
+  const fromStdin = source === '-';
+  if (fromStdin && name === undefined) throw new UsageError('upload - (standard input) needs --name, e.g. --name data.csv.gz');
+  const type = stringValue(values, 'type');
+  if (type === '') throw new UsageError('invalid --type: expected a format such as csv or parquet, received ""');
+  const delimiter = delimiterOption(stringValue(values, 'delimiter'));
+  const onConflict = choiceOption('on-conflict', stringValue(values, 'on-conflict'), CONFLICT_MODES);
+  const chunkSize = chunkSizeOption(stringValue(values, 'chunk-size'));
+  const wait = values['no-wait'] !== true;
+  if (fromStdin && ctx.io.stdin.isTTY === true) {
+    throw new UsageError('upload - reads data from standard input, which is a terminal; pipe data into it (… | redivis-upload upload - ...)');
+  }
+  checkTable(table);
+  const { output } = ctx;
+
+  return runTransfer(ctx, values.emulator === true, async (target, signal) => {
+    const totalBytes = fromStdin ? undefined : await sizeOf(source);
+    const display = new ProgressDisplay(ctx.io.stderr, { phase: 'uploading', totalBytes });
+    output.attachLive(display);
+    const finishing = wait ? 'processing' : 'creating';
+    target.client.on('retry', (retry) => {
+      display.retried();
+      if (ctx.debug) output.err(`retry ${retry.attempt} of ${retry.method} ${retry.path} in ${retry.delayMs} ms: ${retry.error.message}`);
+    });
+    let upload: TabularUpload;
+    try {
+      upload = await uploadToTable({
+        client: target.client,
+        table,
+        source: fromStdin ? guardedStdin(ctx.io.stdin, signal) : source,
+        ...(name === undefined ? {} : { name }),
+        ...(type === undefined ? {} : { type }),
+        ...(delimiter === undefined ? {} : { delimiter }),
+        ...(values['no-header'] === true ? { hasHeaderRow: false } : {}),
+        ...(values['skip-bad-records'] === true ? { skipBadRecords: true } : {}),
+        ...(onConflict === undefined ? {} : { onConflict }),
+        ...(chunkSize === undefined ? {} : { chunkSize }),
+        wait,
+        signal,
+        onProgress: (progress) => {
+          const done = progress.totalBytes !== undefined && progress.bytesConfirmed >= progress.totalBytes;
+          display.update({ bytesConfirmed: progress.bytesConfirmed, totalBytes: progress.totalBytes, ...(done ? { phase: finishing } : {}) });
+        },
+      });
+    } finally {
+      display.stop();
+      output.attachLive(undefined);
+    }
+    const { bytesConfirmed, retries } = display.state;
+    const { elapsedMs, transferMs } = display;
+    const tableName = formatTableReference(table);
+    if (ctx.json) {
+      output.json({
+        table: tableName,
+        upload: uploadJson(upload),
+        bytes: bytesConfirmed,
+        transferMs: Math.round(transferMs),
+        elapsedMs: Math.round(elapsedMs),
+        retries,
+        ...(target.emulator ? { emulator: true } : {}),
+      });
+      return 0;
+    }
+    const requested = name ?? basename(source);
+    const renamed = upload.name !== requested ? ` (renamed: ${JSON.stringify(requested)} exists)` : '';
+    const status = upload.status === 'completed' ? 'completed' : `${upload.status}${wait ? '' : ', not waiting for processing'}`;
+    output.out(
+      `Uploaded ${JSON.stringify(upload.name)}${renamed} into ${tableName}${target.emulator ? ' (embedded emulator)' : ''}: ${status}; ` +
+        `${formatBytes(bytesConfirmed)} sent in ${formatSeconds(transferMs)} (${formatRate(bytesConfirmed, transferMs)}), ` +
+        `${formatSeconds(elapsedMs)} in all, ${retries} ${retries === 1 ? 'retry' : 'retries'}.`,
+    );
+    return 0;
+  });
+}
