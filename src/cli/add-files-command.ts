@@ -56,6 +56,10 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
         files: positionals,
         ...(concurrency === undefined ? {} : { concurrency }),
         signal,
+        onRetry: (retry) => {
+          display.retried();
+          if (ctx.debug) output.err(`retry ${retry.attempt} in ${retry.delayMs} ms: ${retry.error.message}`);
+        },
         onProgress: (progress) =>
           display.update({
             bytesConfirmed: progress.bytesConfirmed,

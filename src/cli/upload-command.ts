@@ -101,6 +101,10 @@ export async function uploadCommand(args: string[], ctx: CommandContext): Promis
         ...(chunkSize === undefined ? {} : { chunkSize }),
         wait,
         signal,
+        onRetry: (retry) => {
+          display.retried();
+          if (ctx.debug) output.err(`retry ${retry.attempt} in ${retry.delayMs} ms: ${retry.error.message}`);
+        },
         onProgress: (progress) => {
           const done = progress.totalBytes !== undefined && progress.bytesConfirmed >= progress.totalBytes;
           display.update({ bytesConfirmed: progress.bytesConfirmed, totalBytes: progress.totalBytes, ...(done ? { phase: finishing } : {}) });

@@ -4,6 +4,7 @@
  * its uploads have settled.
  * @module
  */
+import type { UploadRetry } from '../upload/temp-upload-stream.js';
 import { availableParallelism } from 'node:os';
 import type { RedivisClient } from '../client/redivis-client.js';
 import { tableReferencePathSegment, type TableReferenceInput } from '../client/table-reference.js';
@@ -63,6 +64,11 @@ export interface AddFilesOptions {
    */
   onProgress?: (progress: AddFilesProgress) => void;
   /**
+   * Called before each retry of an upload request (API calls report theirs through the client's `retry` event).
+   * @default none
+   */
+  onRetry?: (retry: UploadRetry) => void;
+  /**
    * Files at or above this size, in bytes, use resumable temp uploads. Readables always do.
    * @default 50_000_000 bytes (50 MB, as the official clients)
    */
@@ -120,6 +126,7 @@ function validate(options: AddFilesOptions): Settings {
   const segment = tableReferencePathSegment(options.table);
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidArgumentError('onProgress', 'a function', onProgress);
+  if (options.onRetry !== undefined && typeof options.onRetry !== 'function') throw new InvalidArgumentError('onRetry', 'a function', options.onRetry);
   return {
     segment,
     concurrency: positiveInteger('concurrency', options.concurrency, Math.min(32, availableParallelism() * 4), 1),
@@ -239,6 +246,7 @@ export async function addFiles(options: AddFilesOptions): Promise<AddFilesResult
           signal,
           label: `Uploading ${JSON.stringify(file.name)}`,
           onConfirmed: (bytes) => onConfirmed(file, bytes),
+          onRetry: options.onRetry,
         }),
       );
       uploads.push(

@@ -12,7 +12,7 @@ import { AbortError, ProtocolError, SizeMismatchError } from '../errors.js';
 import { BufferSource, FileSource } from '../upload/file-source.js';
 import { DEFAULT_FILE_CHUNK_SIZE } from '../upload/file-upload.js';
 import { abortError, uploadSized } from '../upload/sized-upload.js';
-import { createTempUploadStream } from '../upload/temp-upload-stream.js';
+import { createTempUploadStream, type UploadRetry } from '../upload/temp-upload-stream.js';
 import type { FileContent } from './file-inputs.js';
 
 export interface PutContentOptions {
@@ -22,6 +22,8 @@ export interface PutContentOptions {
   label: string;
   /** Called with the bytes the server has confirmed so far. */
   onConfirmed: (bytes: number) => void;
+  /** Called before each retry of an upload request. */
+  onRetry?: ((retry: UploadRetry) => void) | undefined;
 }
 
 /** What the server stored, verified against the local checksums where the content was seen whole. */
@@ -73,6 +75,7 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
     }
     const stream = createTempUploadStream({ url: tempUpload.url, client, size: expectedSize, signal, checksums: { crc32c: true, md5: true } });
     stream.on('progress', (progress) => options.onConfirmed(progress.bytesConfirmed));
+    if (options.onRetry) stream.on('retry', options.onRetry);
     try {
       await pipeline(content.stream, stream);
     } catch (error) {

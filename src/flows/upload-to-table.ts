@@ -12,7 +12,7 @@ import { tableReferencePathSegment, type TableReferenceInput } from '../client/t
 import { AbortError, ApiError, InvalidArgumentError, NameConflictError } from '../errors.js';
 import { CHUNK_ALIGNMENT } from '../upload/content-range.js';
 import { uploadFile } from '../upload/file-upload.js';
-import { createTempUploadStream } from '../upload/temp-upload-stream.js';
+import { createTempUploadStream, type UploadRetry } from '../upload/temp-upload-stream.js';
 import { isReadable } from './file-inputs.js';
 import { closed } from './put-content.js';
 import { parseUpload, pollUpload, type TabularUpload } from './poll-upload.js';
@@ -89,6 +89,11 @@ export interface UploadToTableOptions extends TabularUploadOptions {
    * @default none (no progress reports)
    */
   onProgress?: (progress: TableUploadProgress) => void;
+  /**
+   * Called before each retry of an upload request (API calls report theirs through the client's `retry` event).
+   * @default none
+   */
+  onRetry?: (retry: UploadRetry) => void;
 }
 
 interface Settings {
@@ -142,6 +147,7 @@ async function validate(options: UploadToTableOptions): Promise<Settings> {
   }
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('signal', 'an AbortSignal', signal);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidArgumentError('onProgress', 'a function', onProgress);
+  if (options.onRetry !== undefined && typeof options.onRetry !== 'function') throw new InvalidArgumentError('onRetry', 'a function', options.onRetry);
   const body = tabularBody(options);
   if (typeof source === 'string') {
     const stats = await stat(source).catch((cause: unknown) => {
@@ -201,11 +207,13 @@ async function sendData(options: UploadToTableOptions, name: string): Promise<st
       chunkSize,
       signal,
       onProgress: onProgress && ((progress) => onProgress({ bytesConfirmed: progress.bytesConfirmed, totalBytes: progress.total })),
+      onRetry: options.onRetry,
     });
     return uploaded.id;
   }
   const stream = createTempUploadStream({ client, table, name: tempName, chunkSize, signal });
   if (onProgress) stream.on('progress', (progress) => onProgress({ bytesConfirmed: progress.bytesConfirmed, totalBytes: progress.totalBytes }));
+  if (options.onRetry) stream.on('retry', options.onRetry);
   try {
     await pipeline(source, stream);
   } catch (error) {

@@ -7,7 +7,7 @@
 import { DataLossError, ProtocolError } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
 import type { ResolvedRetryOptions } from '../util/retry.js';
-import { Recovery } from './recovery.js';
+import { Recovery, type RetryNotice } from './recovery.js';
 import type { ContentHashes, UploadSource } from './file-source.js';
 import { putChunk, queryStatus, startSession, type SessionContext, type SessionStatus, type StoredObject } from './session.js';
 
@@ -29,13 +29,15 @@ export interface ResumableRun {
   /** Called with the session URL as soon as it exists (to cancel it on failure). */
   onSession: (sessionUrl: string) => void;
   onConfirmed: (bytesConfirmed: number) => void;
+  /** Called before each retry. */
+  onRetry?: ((notice: RetryNotice) => void) | undefined;
 }
 
 /** Runs a resumable upload of `run.source` to completion and returns the stored object (not yet verified). */
 export async function uploadResumable(run: ResumableRun): Promise<StoredObject> {
   const { source, hashes, chunkSize, signal } = run;
   const total = source.size;
-  const backoff = new Recovery({ retry: run.retry, label: run.label, signal });
+  const backoff = new Recovery({ retry: run.retry, label: run.label, signal, onRetry: run.onRetry });
 
   const sessionUrl = await backoff.retrying(() => startSession(run.url, run.urlContext, { size: total }));
   run.onSession(sessionUrl);

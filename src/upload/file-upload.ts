@@ -12,6 +12,7 @@ import type { TempUpload } from '../client/temp-uploads.js';
 import { CHUNK_ALIGNMENT } from './content-range.js';
 import { BufferSource, FileSource } from './file-source.js';
 import { uploadSized } from './sized-upload.js';
+import type { UploadRetry } from './stream-options.js';
 import { debug } from './session-http.js';
 import { redactUrl } from '../util/redact.js';
 
@@ -64,6 +65,11 @@ export interface UploadFileOptions {
    * @default none
    */
   onProgress?: (progress: UploadFileProgress) => void;
+  /**
+   * Called before each retry of an upload request (API calls report theirs through the client's `retry` event).
+   * @default none
+   */
+  onRetry?: (retry: UploadRetry) => void;
 }
 
 /** A temp upload whose content has been uploaded and verified. */
@@ -90,7 +96,7 @@ function validate(source: unknown, options: UploadFileOptions): Validated {
   if (options === null || typeof options !== 'object') {
     throw new InvalidArgumentError('options', 'an object { client, table, ... }', options);
   }
-  const { client, name, resumable, resumableThreshold, chunkSize, signal, onProgress } = options;
+  const { client, name, resumable, resumableThreshold, chunkSize, signal, onProgress, onRetry } = options;
   if (client === null || typeof client !== 'object' || typeof client.createTempUploads !== 'function' || typeof client.uploadHeaders !== 'function') {
     throw new InvalidArgumentError('client', 'a RedivisClient', client);
   }
@@ -122,6 +128,9 @@ function validate(source: unknown, options: UploadFileOptions): Validated {
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new InvalidArgumentError('onProgress', 'a function or undefined', onProgress);
+  }
+  if (onRetry !== undefined && typeof onRetry !== 'function') {
+    throw new InvalidArgumentError('onRetry', 'a function or undefined', onRetry);
   }
   const resolvedName = name ?? basename(source as string);
   if (resolvedName === '') throw new InvalidArgumentError('name', 'a non-empty string', resolvedName);
@@ -186,6 +195,7 @@ export async function uploadFile(source: string | Buffer, options: UploadFileOpt
       label,
       chunkSize: settings.chunkSize,
       onConfirmed: (bytesConfirmed) => onProgress?.({ bytesConfirmed, total: size }),
+      onRetry: options.onRetry,
     });
     return { ...tempUpload, final };
   } finally {

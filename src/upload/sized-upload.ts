@@ -10,7 +10,7 @@ import { AbortError, DataLossError, IntegrityError, ProtocolError, SizeMismatchE
 import { redactUrl } from '../util/redact.js';
 import { uploadResumable } from './file-resumable.js';
 import { ContentHashes, type FileSource, type UploadSource } from './file-source.js';
-import { Recovery } from './recovery.js';
+import { Recovery, type RetryNotice } from './recovery.js';
 import { cancelSession, putSimple, type SessionContext, type StoredObject } from './session.js';
 import { debug } from './session-http.js';
 
@@ -26,6 +26,8 @@ export interface SizedUploadOptions {
   chunkSize: number;
   /** Called with the bytes the server has confirmed so far, ending with the size. */
   onConfirmed: (bytes: number) => void;
+  /** Called before each retry of an upload request. */
+  onRetry?: ((notice: RetryNotice) => void) | undefined;
 }
 
 /** What the server stored, verified against the local checksums. */
@@ -79,6 +81,7 @@ export async function uploadSized(tempUpload: TempUpload, source: UploadSource, 
           sessionUrl = url;
         },
         onConfirmed: confirm,
+        onRetry: options.onRetry,
       });
     } catch (error) {
       const failure = abortError(signal, error);
@@ -87,7 +90,7 @@ export async function uploadSized(tempUpload: TempUpload, source: UploadSource, 
     }
   } else {
     const ctx = contextFor(tempUpload.url);
-    const backoff = new Recovery({ retry: client.retry, label, signal });
+    const backoff = new Recovery({ retry: client.retry, label, signal, onRetry: options.onRetry });
     if (buffer !== undefined) {
       hashes.feed(0, buffer);
       const header = hashes.digest().header;

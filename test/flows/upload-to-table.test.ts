@@ -229,3 +229,16 @@ test('invalid options are refused before any request', async () => {
   }
   assert.equal(h.emu.requestLog().length, before);
 });
+
+test('retries of upload requests are reported through onRetry, for files and for streams', async () => {
+  for (const [name, source] of [
+    ['retried-file.bin', randomBytes(5_000, seed + 20)],
+    ['retried-stream.bin', chunkedSource(randomBytes(300_000, seed + 21), [50_000])],
+  ] as const) {
+    h.emu.injectFault({ match: { kind: ['simple', 'chunk'] }, fault: { kind: 'status', status: 503 } });
+    const retries: number[] = [];
+    const upload = await uploadToTable(options({ source, name, chunkSize: 262_144, onRetry: (retry) => retries.push(retry.attempt) }));
+    assert.equal(upload.status, 'completed');
+    assert.deepEqual(retries, [1], name);
+  }
+});
