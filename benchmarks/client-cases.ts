@@ -214,7 +214,7 @@ async function manyFiles(job: ClientJob, pattern: Buffer, timer: Timer): Promise
   const addFiles = await loadAddFiles();
   const client = clientFor(job);
   const files = Array.from({ length: plan.count }, (_, index) => ({
-    name: `file-${job.nonce}-${index}.bin`,
+    name: `file-${job.spec.id}-${job.nonce}-${index}.bin`,
     source: slice(pattern, index * plan.fileSize, plan.fileSize),
   }));
   timer.start();

@@ -69,7 +69,7 @@ export function verify(spec: CaseSpec, report: Extract<ClientReport, { ok: true 
     const complete = stats.finals.filter((f) => 'size' in f);
     if (complete.length !== plan.count) return `${complete.length} of ${plan.count} files are complete on the server`;
     for (const final of complete) {
-      // Named file-<nonce>-<index>.bin, to which addFiles may append a suffix of its own.
+      // Named file-<case>-<nonce>-<index>.bin, to which addFiles may append a suffix of its own.
       const index = Number(/^file-.*-(\d+)\.bin/.exec(final.name)?.[1]);
       if (!Number.isInteger(index)) return `unexpected upload name ${final.name}`;
       if (final.size !== plan.fileSize || final.crc32c !== expectedCrc(index * plan.fileSize, plan.fileSize)) {
