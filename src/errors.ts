@@ -323,10 +323,10 @@ export class NameConflictError extends RedivisUploadError {
   }
 }
 
-/** A URL was refused because it would send data or credentials somewhere unsafe (wrong scheme, say). */
+/** A URL was refused because it would send data or credentials somewhere unsafe: plain http off loopback, credentials in it, or a certificate that fails verification. Never retried. */
 export class UnsafeUrlError extends RedivisUploadError {
-  constructor(message: string) {
-    super('ERR_UNSAFE_URL', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_UNSAFE_URL', message, options);
   }
 }
 

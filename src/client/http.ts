@@ -5,7 +5,8 @@
  * @module
  */
 import { request, type Dispatcher } from 'undici';
-import { AbortError, ApiError, NetworkError, ProtocolError, type RequestDetails } from '../errors.js';
+import { AbortError, ApiError, NetworkError, ProtocolError, UnsafeUrlError, type RequestDetails } from '../errors.js';
+import { tlsFailureCode } from '../util/tls.js';
 import { parseRetryAfter } from '../util/retry.js';
 import { parseErrorBody, parseErrorPayloadHeader, ERROR_PAYLOAD_HEADER, type ApiErrorDetails } from './api-errors.js';
 
@@ -111,6 +112,10 @@ function transportFailure(
   headers: ResponseHeaders | undefined,
 ): HttpFailure {
   if (signal?.aborted) return abortFailure(signal);
+  const tls = tlsFailureCode(error);
+  if (tls !== undefined) {
+    return finalFailure(new UnsafeUrlError(`${details.method} ${details.path}: TLS certificate verification failed (${tls})`, { cause: error }), headers);
+  }
   const code = (error as { code?: unknown } | null)?.code;
   return {
     ok: false,

@@ -13,11 +13,13 @@ import {
   RedivisUploadError,
   SessionCancelledError,
   SessionExpiredError,
+  UnsafeUrlError,
   UploadHttpError,
   type RequestDetails,
 } from '../errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../client/options.js';
 import { redactUrl } from '../util/redact.js';
+import { tlsFailureCode } from '../util/tls.js';
 import { parseRetryAfter } from '../util/retry.js';
 
 /** Debug output of the upload layer; enable with `NODE_DEBUG=redivis-upload`. */
@@ -110,6 +112,8 @@ export function isTransportFailure(error: unknown): boolean {
 export function mapRequestFailure(error: unknown, details: RequestDetails, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted) return new AbortError(undefined, { cause: signal.reason ?? error });
   if (error instanceof RedivisUploadError) return error;
+  const tls = tlsFailureCode(error);
+  if (tls !== undefined) return new UnsafeUrlError(`${details.method} ${details.path}: TLS certificate verification failed (${tls})`, { cause: error });
   if (isTransportFailure(error)) return new NetworkError(details, error);
   const code = errorCode(error);
   if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {

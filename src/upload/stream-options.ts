@@ -4,7 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { RedivisClient } from '../client/redivis-client.js';
-import type { TableReferenceInput } from '../client/table-reference.js';
+import { formatTableReference, type TableReferenceInput } from '../client/table-reference.js';
 import { InvalidArgumentError, UnsafeUrlError } from '../errors.js';
 import { isLoopbackHost } from '../util/loopback.js';
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from '../util/retry.js';
@@ -169,7 +169,8 @@ export function resolveStreamOptions(options: TempUploadStreamOptions): Resolved
   } else {
     if (client === undefined) throw new InvalidArgumentError('client', 'a RedivisClient (required with table)', client);
     if (typeof raw.name !== 'string' || raw.name === '') throw new InvalidArgumentError('name', 'a non-empty string', raw.name);
-    target = { kind: 'table', table: raw.table!, name: raw.name, sizeHint: optionalCount('sizeHint', raw.sizeHint, 0) };
+    // Parsed now so that a malformed reference throws here, not at the first write.
+    target = { kind: 'table', table: formatTableReference(raw.table!), name: raw.name, sizeHint: optionalCount('sizeHint', raw.sizeHint, 0) };
   }
 
   const chunkSize = raw.chunkSize ?? DEFAULT_CHUNK_SIZE;

@@ -391,7 +391,8 @@ export class TempUploadStream extends Writable {
     while (!this.ended) {
       this.queue.drop(this.queue.length);
       this.releaseWrites();
-      await this.waitForData();
+      // Ending the source can happen inside releaseWrites(), before anything waits for it.
+      if (!this.ended) await this.waitForData();
       this.throwIfAborted();
     }
     if (object.size !== this.intake.sourceEnd) throw new SizeMismatchError('The source and the completed session differ', object.size, this.intake.sourceEnd);
