@@ -236,7 +236,7 @@ describe(`bad sources (seed ${seed})`, () => {
     assert.deepEqual(statesOf(uploadName), ['cancelled']);
   });
 
-  test('an object-mode Readable piped in crashes the process with an uncaught TypeError (Node\u2019s pipe), before anything is sent', async () => {
+  test('an object-mode Readable piped in fails with TypeError ERR_INVALID_ARG_TYPE before anything is sent (uncaught on Node 20, a rejection on later Node)', async () => {
     const moduleUrl = new URL('../../src/upload/temp-upload-stream.js', import.meta.url).href;
     const script = `const { createTempUploadStream } = await import(${JSON.stringify(moduleUrl)});
       const { Readable } = await import('node:stream');
@@ -248,9 +248,11 @@ describe(`bad sources (seed ${seed})`, () => {
     child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
     const [code] = (await once(child, 'close')) as [number];
-    assert.notEqual(code, 0, output);
     assert.match(output, /ERR_INVALID_ARG_TYPE/);
-    assert.doesNotMatch(output, /rejected/);
+    // Node 20's pipe() writes from a 'data' handler, so the TypeError escapes as an uncaught exception; newer Node
+    // versions route it to pipeline(). Either way the library never sees the chunk.
+    if (code === 0) assert.match(output, /rejected ERR_INVALID_ARG_TYPE/);
+    else assert.doesNotMatch(output, /rejected/);
   });
 
   test('a write after end() errors the stream and abandons the upload; a write after it finished leaves the upload intact', async () => {
