@@ -6,7 +6,7 @@ import { formatTableReference } from '../client/table-reference.js';
 import { addFiles, type AddFilesResult, type RawFile } from '../flows/add-files.js';
 import { integerOption, parse, stringValue, UsageError } from './args.js';
 import type { CommandContext } from './context.js';
-import { runTransfer } from './transfer.js';
+import { countRetries, runTransfer } from './transfer.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 import { ADD_FILES_HELP } from './help.js';
 import { describeError, errorJson } from './output.js';
@@ -44,10 +44,7 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
   return runTransfer(ctx, values.emulator === true, async (target, signal) => {
     const display = new ProgressDisplay(ctx.io.stderr, { phase: 'adding' });
     output.attachLive(display);
-    target.client.on('retry', (retry) => {
-      display.retried();
-      if (ctx.debug) output.err(`retry ${retry.attempt} of ${retry.method} ${retry.path} in ${retry.delayMs} ms: ${retry.error.message}`);
-    });
+    const onRetry = countRetries(ctx, target, display);
     let result: AddFilesResult;
     try {
       result = await addFiles({
@@ -56,10 +53,7 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
         files: positionals,
         ...(concurrency === undefined ? {} : { concurrency }),
         signal,
-        onRetry: (retry) => {
-          display.retried();
-          if (ctx.debug) output.err(`retry ${retry.attempt} in ${retry.delayMs} ms: ${retry.error.message}`);
-        },
+        onRetry,
         onProgress: (progress) =>
           display.update({
             bytesConfirmed: progress.bytesConfirmed,

@@ -5,6 +5,8 @@
 import { reportFailure, type CommandContext } from './context.js';
 import { handleInterrupts, SIGNAL_EXIT_CODES } from './interrupt.js';
 import { openTarget, type Target } from './target.js';
+import type { ProgressDisplay } from './progress.js';
+import type { UploadRetry } from '../upload/temp-upload-stream.js';
 
 /**
  * Opens the target, runs `body` with an AbortSignal that Ctrl+C and SIGTERM trigger, and reports its failure.
@@ -31,4 +33,17 @@ export async function runTransfer(
     // A failure to clean up the embedded emulator must not replace the command's outcome.
     await target?.close().catch(() => {});
   }
+}
+
+/**
+ * Counts every retry on the progress display, API calls (the client's `retry` event) and upload requests (the
+ * returned `onRetry`) alike, and logs each with `--debug`.
+ */
+export function countRetries(ctx: CommandContext, target: Target, display: ProgressDisplay): (retry: UploadRetry) => void {
+  const note = (what: string, retry: { attempt: number; delayMs: number; error: Error }): void => {
+    display.retried();
+    if (ctx.debug) ctx.output.err(`retry ${retry.attempt} of ${what} in ${retry.delayMs} ms: ${retry.error.message}`);
+  };
+  target.client.on('retry', (retry) => note(`${retry.method} ${retry.path}`, retry));
+  return (retry) => note('an upload request', retry);
 }

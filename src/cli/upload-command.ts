@@ -8,7 +8,7 @@ import { formatTableReference } from '../client/table-reference.js';
 import { uploadToTable, type TabularUpload } from '../flows/upload-to-table.js';
 import { chunkSizeOption, choiceOption, delimiterOption, parse, stringValue, UsageError } from './args.js';
 import type { CommandContext } from './context.js';
-import { runTransfer } from './transfer.js';
+import { countRetries, runTransfer } from './transfer.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 import { UPLOAD_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
@@ -82,10 +82,7 @@ export async function uploadCommand(args: string[], ctx: CommandContext): Promis
     const display = new ProgressDisplay(ctx.io.stderr, { phase: 'uploading', totalBytes });
     output.attachLive(display);
     const finishing = wait ? 'processing' : 'creating';
-    target.client.on('retry', (retry) => {
-      display.retried();
-      if (ctx.debug) output.err(`retry ${retry.attempt} of ${retry.method} ${retry.path} in ${retry.delayMs} ms: ${retry.error.message}`);
-    });
+    const onRetry = countRetries(ctx, target, display);
     let upload: TabularUpload;
     try {
       upload = await uploadToTable({
@@ -101,10 +98,7 @@ export async function uploadCommand(args: string[], ctx: CommandContext): Promis
         ...(chunkSize === undefined ? {} : { chunkSize }),
         wait,
         signal,
-        onRetry: (retry) => {
-          display.retried();
-          if (ctx.debug) output.err(`retry ${retry.attempt} in ${retry.delayMs} ms: ${retry.error.message}`);
-        },
+        onRetry,
         onProgress: (progress) => {
           const done = progress.totalBytes !== undefined && progress.bytesConfirmed >= progress.totalBytes;
           display.update({ bytesConfirmed: progress.bytesConfirmed, totalBytes: progress.totalBytes, ...(done ? { phase: finishing } : {}) });
