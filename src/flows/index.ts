@@ -11,6 +11,8 @@ export {
 } from './upload-to-table.js';
 export {
   addFiles,
+  isWholeCallFailure,
+  DEFAULT_EXCLUDES,
   DEFAULT_ADD_FILES_BATCH_BYTES,
   DEFAULT_ADD_FILES_BATCH_SIZE,
   DEFAULT_ADD_FILES_RESUMABLE_THRESHOLD,
@@ -19,4 +21,5 @@ export {
   type AddFilesResult,
   type FileInput,
   type RawFile,
+  type SkippedEntry,
 } from './add-files.js';
