@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import type { RedivisClient } from '../client/redivis-client.js';
 import { tableReferencePathSegment, type TableReferenceInput } from '../client/table-reference.js';
+import { datasetOfTable } from '../client/tables.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { UploadRetry } from '../upload/temp-upload-stream.js';
 import { excludeRules, type ExcludeRules, type FileInput, type SkippedEntry } from './file-inputs.js';
@@ -55,6 +56,13 @@ export interface AddFilesOptions {
    * @default true
    */
   defaultExcludes?: boolean;
+  /**
+   * Create the table as a file index table when it does not exist (`POST /datasets/:dataset/tables`), after a
+   * `GET` of the table. A table that exists but is not a file index is refused with `InvalidArgumentError`
+   * before any byte is sent. Nothing is created when there is no file to add.
+   * @default false (a missing table rejects the call with the API's 404 `ApiError`)
+   */
+  createTable?: boolean;
   /**
    * Most uploads in flight at once (a count of files).
    * @default Math.min(32, os.availableParallelism() * 4) uploads
@@ -128,6 +136,7 @@ export interface AddFilesSettings {
   resumableThreshold: number;
   batchSize: number;
   batchBytes: number;
+  createTable: boolean;
   rules: ExcludeRules;
 }
 
@@ -148,7 +157,7 @@ export function validateAddFiles(options: AddFilesOptions): AddFilesSettings {
   if (options === null || typeof options !== 'object') {
     throw new InvalidArgumentError('options', 'an object { client, table, files, ... }', options);
   }
-  const { client, signal } = options;
+  const { client, signal, createTable = false } = options;
   if (client === null || typeof client !== 'object' || typeof client.request !== 'function' || typeof client.createTempUploads !== 'function') {
     throw new InvalidArgumentError('client', 'a RedivisClient', client);
   }
@@ -157,12 +166,16 @@ export function validateAddFiles(options: AddFilesOptions): AddFilesSettings {
   optionalFunction('onProgress', options.onProgress);
   optionalFunction('onRegistered', options.onRegistered);
   optionalFunction('onRetry', options.onRetry);
+  if (typeof createTable !== 'boolean') throw new InvalidArgumentError('createTable', 'a boolean', createTable);
+  // A table that could not be created is refused now rather than after the walk.
+  if (createTable) datasetOfTable(options.table);
   return {
     segment,
     concurrency: positiveInteger('concurrency', options.concurrency, Math.min(32, availableParallelism() * 4), 1),
     resumableThreshold: positiveInteger('resumableThreshold', options.resumableThreshold, DEFAULT_ADD_FILES_RESUMABLE_THRESHOLD, 0),
     batchSize: positiveInteger('batchSize', options.batchSize, DEFAULT_ADD_FILES_BATCH_SIZE, 1),
     batchBytes: positiveInteger('batchBytes', options.batchBytes, DEFAULT_ADD_FILES_BATCH_BYTES, 1),
+    createTable,
     rules: excludeRules(options.exclude, options.defaultExcludes),
   };
 }

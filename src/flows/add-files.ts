@@ -4,8 +4,11 @@
  * its uploads have settled.
  * @module
  */
+import type { RedivisClient } from '../client/redivis-client.js';
+import { formatTableReference, type TableReferenceInput } from '../client/table-reference.js';
+import type { RedivisTable } from '../client/tables.js';
 import type { TempUpload } from '../client/temp-uploads.js';
-import { AbortError, ApiError, MissingTokenError, UnsafeUrlError } from '../errors.js';
+import { AbortError, ApiError, InvalidArgumentError, MissingTokenError, UnsafeUrlError } from '../errors.js';
 import {
   validateAddFiles,
   type AddFilesOptions,
@@ -59,6 +62,31 @@ function toBatches(files: PlannedFile[], batchSize: number, batchBytes: number):
   return batches;
 }
 
+/**
+ * Makes sure `table` is a file index table, creating it when it does not exist. A table created meanwhile by
+ * someone else (the creation refused, the table now there) is used as well.
+ */
+async function ensureFileIndexTable(client: RedivisClient, table: TableReferenceInput, signal: AbortSignal | undefined): Promise<void> {
+  const notFound = (error: unknown): boolean => error instanceof ApiError && error.status === 404;
+  let existing: RedivisTable | undefined = await client.tables.get(table, { signal }).catch((error: unknown) => {
+    if (notFound(error)) return undefined;
+    throw error;
+  });
+  if (existing === undefined) {
+    try {
+      existing = await client.tables.create(table, { isFileIndex: true, signal });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status >= 500 || WHOLE_CALL_STATUSES.has(error.status)) throw error;
+      existing = await client.tables.get(table, { signal }).catch((second: unknown) => {
+        throw notFound(second) ? error : second;
+      });
+    }
+  }
+  if (existing.isFileIndex === false) {
+    throw new InvalidArgumentError('table', 'a file index table (this one holds tabular data)', formatTableReference(table));
+  }
+}
+
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -74,7 +102,8 @@ function destroyStreams(files: PlannedFile[]): void {
  * separators. Names matching `exclude` or, unless `defaultExcludes` is false, `DEFAULT_EXCLUDES` are left out
  * and listed in `skipped`. Duplicate names, paths that do not exist and bad options are `InvalidArgumentError`s
  * before any request; a file inside a folder that cannot be read (a dangling symbolic link) is one entry of
- * `failed`, and the others go on. With no file to add, nothing is sent.
+ * `failed`, and the others go on. With no file to add, nothing is sent. With `createTable`, a missing table is
+ * first created as a file index table.
  *
  * Files are taken in batches (`batchSize` files or `batchBytes` bytes): one `tempUploads` request per batch, the
  * uploads through a pool of `concurrency`, then one `rawFiles` request for the batch's files that uploaded. Files
@@ -100,6 +129,10 @@ export async function addFiles(options: AddFilesOptions): Promise<AddFilesResult
   const plan = await expandFileInputs(options.files, settings.rules);
   throwIfAborted();
   const planned = plan.files;
+  if (settings.createTable && planned.length > 0) {
+    await ensureFileIndexTable(client, table, signal);
+    throwIfAborted();
+  }
 
   const added: Array<{ index: number; file: RawFile }> = [];
   const failed: Array<{ index: number; name: string; error: Error }> = plan.unreadable.map(({ index, name, error }) => ({ index, name, error }));

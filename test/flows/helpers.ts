@@ -106,10 +106,15 @@ export interface ApiGate {
 
 /**
  * A loopback server in front of the emulator's API that forwards every request unless `intercept` answers it,
- * for the answers a faithful emulator never gives at that moment (a token that expires mid-run, say). Temp upload
+ * for the answers a faithful emulator never gives at that moment (a token that expires mid-run, say); `rewrite`
+ * may replace the body of a forwarded answer (return undefined to keep it). Temp upload
  * URLs point at the emulator itself, so uploads bypass the gate.
  */
-export async function startApiGate(emu: Emulator, intercept: (request: GateRequest) => GateAnswer | undefined): Promise<ApiGate> {
+export async function startApiGate(
+  emu: Emulator,
+  intercept: (request: GateRequest) => GateAnswer | undefined,
+  rewrite?: (request: GateRequest, status: number, body: unknown) => unknown,
+): Promise<ApiGate> {
   const target = new URL(emu.apiEndpoint);
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -128,8 +133,27 @@ export async function startApiGate(emu: Emulator, intercept: (request: GateReque
       const forward = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: `${target.pathname}${path}${url.search}`, headers: { ...req.headers, host: target.host } },
         (upstream) => {
-          res.writeHead(upstream.statusCode!, upstream.headers);
-          upstream.pipe(res);
+          if (!rewrite) {
+            res.writeHead(upstream.statusCode!, upstream.headers);
+            upstream.pipe(res);
+            return;
+          }
+          const answer: Buffer[] = [];
+          upstream.on('data', (part: Buffer) => answer.push(part));
+          upstream.on('end', () => {
+            const text = Buffer.concat(answer).toString('utf8');
+            let parsed: unknown = text;
+            try {
+              parsed = text === '' ? undefined : JSON.parse(text);
+            } catch {
+              // Not JSON: passed to rewrite as text.
+            }
+            const replaced = rewrite({ method: req.method!, path, body, headers: req.headers }, upstream.statusCode!, parsed);
+            const out = replaced === undefined ? text : JSON.stringify(replaced);
+            const { 'content-length': _length, ...headers } = upstream.headers;
+            res.writeHead(upstream.statusCode!, headers);
+            res.end(req.method === 'HEAD' ? undefined : out);
+          });
         },
       );
       forward.on('error', (error) => res.destroy(error));
