@@ -73,7 +73,10 @@ export function parseUpload(body: unknown, request: RequestDetails, status: numb
     status: raw.status as TabularUpload['status'],
     raw,
   };
+  // Ids have been numbers in some answers and strings in others; both become strings.
+  if (typeof raw.id === 'number' && Number.isSafeInteger(raw.id)) upload.id = String(raw.id);
   for (const field of ['id', 'type', 'errorMessage', 'hash', 'tempUploadId'] as const) {
+    if (field === 'id' && upload.id !== undefined) continue;
     if (!present(field)) continue;
     if (typeof raw[field] !== 'string') fail(`has an invalid ${field}`);
     upload[field] = raw[field] as string;

@@ -185,7 +185,7 @@ const UPLOAD_BODY_FIELDS = [
  */
 export function uploadRequestBody(name: string, given: Record<string, unknown>): Record<string, unknown> {
   const body: Record<string, unknown> = { name };
-  for (const field of UPLOAD_BODY_FIELDS) if (given[field] !== undefined) body[field] = given[field];
+  for (const field of UPLOAD_BODY_FIELDS) body[field] = given[field] ?? null;
   return body;
 }
 

@@ -167,3 +167,17 @@ test('an upload resource with malformed counts or a hash that is no MD5 is a Pro
     }
   }
 });
+
+test('the result carries what Redivis reports, typed: rows, bytes, bad records, size and the hash of the content', async () => {
+  const csv = Buffer.from('id,name\n' + Array.from({ length: 250 }, (_, i) => `${i},n${i}`).join('\n') + '\n');
+  const upload = await uploadToTable(options({ source: csv, name: 'typed.csv', hasHeaderRow: true }));
+  assert.equal(upload.status, 'completed');
+  assert.equal(upload.numRows, 250);
+  assert.equal(upload.size, csv.length);
+  assert.equal(upload.badRecordsCount, 0);
+  assert.equal(typeof upload.numBytes, 'number');
+  assert.equal(upload.hash, md5Hex(csv));
+  assert.equal(upload.sent?.md5, md5Base64(csv));
+  assert.equal(upload.type, 'delimited');
+  assert.equal(typeof upload.id, 'string');
+});
