@@ -124,7 +124,12 @@ export interface TableUploadResult extends TabularUpload {
    * What this call sent, measured locally: the size in bytes and the base64 MD5 (compared with Redivis' `hash`
    * when it reports one). Absent for a transfer and for a skipped upload.
    */
-  sent?: { size: number; md5: string };
+  sent?: {
+    /** Bytes sent. */
+    size: number;
+    /** Base64 MD5 of the bytes sent. */
+    md5: string;
+  };
   /** With `removeOnFail`, whether the failed upload was deleted; absent otherwise. */
   removed?: boolean;
 }

@@ -5,7 +5,7 @@ import { RedivisClient } from '../../src/client/redivis-client.js';
 import { ApiError, InvalidArgumentError } from '../../src/errors.js';
 import { addFiles } from '../../src/flows/add-files.js';
 import { randomBytes, runSeed } from '../support/data.js';
-import { apiRequests, flowHarness, md5Base64, type FlowHarness } from './helpers.js';
+import { apiErrorBody, apiRequests, FAST_RETRY, flowHarness, md5Base64, startApiGate, type FlowHarness } from './helpers.js';
 
 const seed = runSeed();
 let h: FlowHarness;
@@ -64,4 +64,25 @@ test('createTable with a read-only token: the 403 of the creation, as is', async
     assert.equal(error.status, 403);
     return true;
   });
+});
+
+test('createTable when the table appears meanwhile: the refused creation is followed by a GET, and the files go in', async () => {
+  let firstGet = true;
+  const gate = await startApiGate(h.emu, ({ method, path }) => {
+    if (method !== 'GET' || !/^\/tables\/[^/]+$/.test(path) || !firstGet) return undefined;
+    firstGet = false;
+    return { status: 404, body: apiErrorBody(404, 'not_found', 'Table not found') };
+  });
+  try {
+    const client = new RedivisClient({ apiEndpoint: gate.apiEndpoint, apiToken: h.emu.token, dispatcher: h.dispatcher, retry: FAST_RETRY });
+    h.emu.clearRequestLog();
+    const result = await addFiles({ client, table: 'owner.dataset:next.scans', files: files('m', 2), createTable: true });
+    assert.equal(result.added.length, 2);
+    assert.deepEqual(
+      h.emu.requestLog().filter((entry) => !entry.path.endsWith('/tempUploads') && !entry.path.endsWith('/rawFiles') && entry.kind === 'api').map((entry) => [entry.method, entry.status]),
+      [['POST', 400], ['GET', 200]],
+    );
+  } finally {
+    await gate.close();
+  }
 });

@@ -181,3 +181,21 @@ test('the result carries what Redivis reports, typed: rows, bytes, bad records, 
   assert.equal(upload.type, 'delimited');
   assert.equal(typeof upload.id, 'string');
 });
+
+test('a removal that fails leaves removed: false and the import failure still reported', async () => {
+  h.emu.failUpload('undeletable.csv', 'Bad header');
+  h.emu.failUpload('undeletable2.csv', 'Bad header');
+  const gate = await startApiGate(h.emu, ({ method }) => (method === 'DELETE' ? { status: 403, body: { error: 'insufficient_scope', status: 403 } } : undefined));
+  try {
+    const client = new RedivisClient({ apiEndpoint: gate.apiEndpoint, apiToken: h.emu.token, dispatcher: h.dispatcher, retry: FAST_RETRY });
+    const soft = await uploadToTable(options({ client, source: Buffer.from('x\n'), name: 'undeletable.csv', removeOnFail: true, throwOnFail: false }));
+    assert.deepEqual([soft.status, soft.errorMessage, soft.removed], ['failed', 'Bad header', false]);
+    assert.equal(h.emu.getUpload(TABLE, 'undeletable.csv')?.status, 'failed');
+    await assert.rejects(
+      uploadToTable(options({ client, source: Buffer.from('x\n'), name: 'undeletable2.csv', removeOnFail: true })),
+      (error: unknown) => error instanceof UploadFailedError && error.errorMessage === 'Bad header',
+    );
+  } finally {
+    await gate.close();
+  }
+});
