@@ -4,6 +4,7 @@
  * @module
  */
 import { ApiError, InvalidArgumentError, ProtocolError, type RequestDetails } from '../errors.js';
+import { parseCount } from './int64.js';
 import type { RedivisClient } from './redivis-client.js';
 import { formatTableReference, parseTableReference, tableReferencePathSegment, type TableReference, type TableReferenceInput } from './table-reference.js';
 
@@ -74,9 +75,7 @@ export function datasetOfTable(table: TableReferenceInput): { datasetSegment: st
 function optionalCount(raw: Record<string, unknown>, field: string, fail: (problem: string) => never): number | undefined {
   const value = raw[field];
   if (value === undefined || value === null) return undefined;
-  const count = typeof value === 'string' && /^(0|[1-9][0-9]*)$/.test(value) ? Number(value) : value;
-  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) return fail(`has an invalid ${field}`);
-  return count;
+  return parseCount(value) ?? fail(`has an invalid ${field}`);
 }
 
 function optionalText(raw: Record<string, unknown>, field: string, fail: (problem: string) => never): string | undefined {

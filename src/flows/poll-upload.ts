@@ -3,6 +3,7 @@
  * @module
  */
 import type { RedivisClient } from '../client/redivis-client.js';
+import { parseCount } from '../client/int64.js';
 import { AbortError, IntegrityError, ProtocolError, TimeoutError, type RequestDetails } from '../errors.js';
 import type { TransferSpecification } from './transfer-specification.js';
 import { sleep } from '../util/retry.js';
@@ -50,12 +51,6 @@ export interface PollSettings {
   signal: AbortSignal | undefined;
 }
 
-/** Redivis sends int64 values as strings; numbers are accepted too. */
-function count(value: unknown): number | undefined {
-  const parsed = typeof value === 'string' && /^(0|[1-9][0-9]*)$/.test(value) ? Number(value) : value;
-  return typeof parsed === 'number' && Number.isSafeInteger(parsed) && parsed >= 0 ? parsed : undefined;
-}
-
 /** Reads an upload resource; `fallbackUri` is used when the server sends none. `null` fields count as absent. */
 export function parseUpload(body: unknown, request: RequestDetails, status: number, fallbackUri: string, tempUploadId?: string): TabularUpload {
   const fail = (problem: string): never => {
@@ -85,7 +80,7 @@ export function parseUpload(body: unknown, request: RequestDetails, status: numb
   if (upload.tempUploadId === undefined) delete upload.tempUploadId;
   for (const field of ['size', 'numRows', 'numBytes', 'badRecordsCount'] as const) {
     if (!present(field)) continue;
-    const value = count(raw[field]);
+    const value = parseCount(raw[field]);
     if (value === undefined) fail(`has an invalid ${field} (${JSON.stringify(raw[field])})`);
     upload[field] = value;
   }
