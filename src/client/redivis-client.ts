@@ -1,5 +1,6 @@
 /**
- * {@link RedivisClient}: authenticated JSON calls to the Redivis API with retries, and the temp uploads endpoint.
+ * {@link RedivisClient}: authenticated JSON calls to the Redivis API with retries, the temp uploads endpoint, and
+ * the table calls (`client.tables`).
  * @module
  */
 import { EventEmitter } from 'node:events';
@@ -13,6 +14,7 @@ import { attemptRequest, type ResponseHeaders } from './http.js';
 import { resolveClientOptions, type RedivisClientOptions } from './options.js';
 import { isSameSite } from './site.js';
 import { tableReferencePathSegment, type TableReferenceInput } from './table-reference.js';
+import { TablesApi } from './tables.js';
 import {
   parseTempUploadList,
   resolveBatchSize,
@@ -111,6 +113,8 @@ export class RedivisClient extends EventEmitter<RedivisClientEvents> {
   readonly retry: ResolvedRetryOptions;
   /** Per-request headers and body-inactivity timeout, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /** Table calls: `client.tables.exists(ref)`, `get(ref)` and `create(ref, { isFileIndex })`. */
+  readonly tables: TablesApi;
 
   // A private field keeps the token out of enumeration, JSON.stringify and util.inspect.
   readonly #token: string | undefined;
@@ -127,6 +131,7 @@ export class RedivisClient extends EventEmitter<RedivisClientEvents> {
     this.retry = resolved.retry;
     this.requestTimeoutMs = resolved.requestTimeoutMs;
     this.#onWarning = resolved.onWarning;
+    this.tables = new TablesApi(this);
   }
 
   /** Whether an API token is configured. */
