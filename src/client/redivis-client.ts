@@ -8,7 +8,7 @@ import { debuglog } from 'node:util';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, MissingTokenError, RetriesExhaustedError, type RequestDetails } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
-import { RetrySchedule, sleep, type ResolvedRetryOptions } from '../util/retry.js';
+import { mayRetry, RetrySchedule, sleep, type ResolvedRetryOptions } from '../util/retry.js';
 import { warningsFromHeader, WARNING_HEADER } from './api-errors.js';
 import { attemptRequest, type ResponseHeaders } from './http.js';
 import { resolveClientOptions, type RedivisClientOptions } from './options.js';
@@ -185,7 +185,7 @@ export class RedivisClient extends EventEmitter<RedivisClientEvents> {
         return { status: outcome.status, headers: outcome.headers, body: outcome.body as T };
       }
       debug('%s %s attempt %d failed: %s', method, path, attempt, outcome.error.message);
-      if (!outcome.retryable || options.retry === false) throw outcome.error;
+      if (options.retry === false || !mayRetry(this.retry, outcome.error, attempt)) throw outcome.error;
       if (!schedule.canRetry) throw new RetriesExhaustedError(`${method} ${path}`, attempt, outcome.error);
       const delayMs = schedule.nextDelay(outcome.retryAfterMs);
       this.emit('retry', { method, path, attempt, delayMs, error: outcome.error });

@@ -71,7 +71,7 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
       }
       const data = await collect(content.stream, signal);
       if (data.length !== expectedSize) throw new SizeMismatchError(`${options.label}: the stream`, expectedSize, data.length);
-      return uploadSized(tempUpload, new BufferSource(data), data, { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+      return uploadSized(tempUpload, new BufferSource(data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
     }
     const stream = createTempUploadStream({ url: tempUpload.url, client, size: expectedSize, signal, checksums: { crc32c: true, md5: true } });
     stream.on('progress', (progress) => options.onConfirmed(progress.bytesConfirmed));
@@ -85,7 +85,7 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
     const { size, md5, crc32c } = stream.result!;
     return { size, md5, crc32c };
   }
-  if (content.kind === 'buffer') return uploadSized(tempUpload, new BufferSource(content.data), content.data, { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+  if (content.kind === 'buffer') return uploadSized(tempUpload, new BufferSource(content.data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
 
   let handle: FileHandle;
   try {
@@ -98,7 +98,7 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
   try {
     const { size } = await handle.stat();
     if (size !== tempUpload.size) throw new SizeMismatchError(`The file ${JSON.stringify(content.path)} changed size since it was listed`, tempUpload.size, size);
-    return await uploadSized(tempUpload, new FileSource(handle, size, JSON.stringify(content.path), DEFAULT_FILE_CHUNK_SIZE), undefined, { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+    return await uploadSized(tempUpload, new FileSource(handle, size, JSON.stringify(content.path)), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
   } finally {
     await handle.close();
   }
