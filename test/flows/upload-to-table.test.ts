@@ -70,7 +70,7 @@ test('a Buffer: sent in one PUT and processed', async () => {
   assert.equal(h.emu.getTempUpload(upload.tempUploadId!)?.resumable, false);
 });
 
-test('a Readable of unknown length: streamed through a resumable session in several chunks', async () => {
+test('a Readable of unknown length: streamed through a resumable session in whole chunks', async () => {
   const data = randomBytes(700_000, seed + 3);
   const progress: Array<number | undefined> = [];
   const upload = await uploadToTable(
@@ -81,7 +81,11 @@ test('a Readable of unknown length: streamed through a resumable session in seve
   const stored = h.emu.getTempUpload(upload.tempUploadId!)!;
   assert.equal(stored.resumable, true);
   const chunks = h.emu.requestLog().filter((e) => e.tempUploadId === upload.tempUploadId && e.kind === 'chunk');
-  assert.ok(chunks.length >= 3, `expected several chunk PUTs, saw ${chunks.length}`);
+  assert.ok(chunks.length >= 1, 'at least one chunk PUT');
+  for (const chunk of chunks.slice(0, -1)) {
+    const [, first, last] = /^bytes (\d+)-(\d+)\/\*$/.exec(chunk.contentRange ?? '') ?? [];
+    assert.equal((Number(last) - Number(first) + 1) % 262_144, 0, `${chunk.contentRange} is a whole number of chunks`);
+  }
   assert.equal(progress.at(-1), data.length);
 });
 
