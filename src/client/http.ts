@@ -95,7 +95,8 @@ export async function attemptRequest(attempt: HttpAttempt): Promise<HttpSuccess 
     );
   }
 
-  if (text.trim() === '') return { ok: true, status, headers, body: undefined };
+  // Redivis answers some deletions with a bare `OK`, which the official clients accept as success.
+  if (text.trim() === '' || text.trim() === 'OK') return { ok: true, status, headers, body: undefined };
   try {
     return { ok: true, status, headers, body: JSON.parse(text) as unknown };
   } catch (error) {

@@ -165,9 +165,10 @@ export async function addFiles(options: AddFilesOptions): Promise<AddFilesResult
   const pool = new TaskPool(settings.concurrency);
   const registrations: Array<Promise<void>> = [];
 
-  const register = async (batch: PlannedFile[], tempUploads: TempUpload[], uploads: Array<Promise<boolean>>): Promise<void> => {
+  const register = async (batch: PlannedFile[], uploads: Array<Promise<string | undefined>>): Promise<void> => {
     const outcomes = await Promise.all(uploads);
-    const ready = batch.flatMap((file, i) => (outcomes[i] === true ? [{ file, tempUploadId: tempUploads[i]!.id }] : []));
+    // A file whose session expired went to a new temp upload: it is registered under that one.
+    const ready = batch.flatMap((file, i) => (outcomes[i] !== undefined ? [{ file, tempUploadId: outcomes[i]! }] : []));
     if (ready.length === 0 || runSignal.aborted) return;
     try {
       const files = ready.map(({ file, tempUploadId }) => ({ name: file.name, tempUploadId }));
@@ -200,10 +201,18 @@ export async function addFiles(options: AddFilesOptions): Promise<AddFilesResult
       report();
       continue;
     }
-    const uploads: Array<Promise<boolean>> = [];
+    const uploads: Array<Promise<string | undefined>> = [];
     for (const [i, file] of batch.entries()) {
       if (runSignal.aborted) break;
       const tempUpload = tempUploads[i]!;
+      const renew = async (): Promise<TempUpload> => {
+        const [renewed] = await client.createTempUploads(
+          table,
+          [{ name: uniqueTempUploadName(file.name), size: tempUpload.size, resumable: tempUpload.resumable }],
+          { signal: runSignal },
+        );
+        return renewed!;
+      };
       const { done } = await pool.submit(() =>
         putContent(tempUpload, file.content, file.size, {
           client,
@@ -211,20 +220,21 @@ export async function addFiles(options: AddFilesOptions): Promise<AddFilesResult
           label: `Uploading ${JSON.stringify(file.name)}`,
           onConfirmed: (bytes) => onConfirmed(file, bytes),
           onRetry: options.onRetry,
+          renew,
         }),
       );
       uploads.push(
         done.then(
-          () => true,
+          (stored) => stored.tempUploadId,
           (error: unknown) => {
             fail(file, error);
             report();
-            return false;
+            return undefined;
           },
         ),
       );
     }
-    registrations.push(register(batch, tempUploads, uploads));
+    registrations.push(register(batch, uploads));
   }
 
   await Promise.all(registrations);

@@ -11,7 +11,7 @@ import type { TempUpload } from '../client/temp-uploads.js';
 import { AbortError, InvalidArgumentError, ProtocolError, SizeMismatchError } from '../errors.js';
 import { BufferSource, FileSource } from '../upload/file-source.js';
 import { DEFAULT_FILE_CHUNK_SIZE } from '../upload/file-upload.js';
-import { abortError, uploadSized } from '../upload/sized-upload.js';
+import { abortError, uploadSized, type StoredSummary as SizedSummary } from '../upload/sized-upload.js';
 import { createTempUploadStream, type UploadRetry } from '../upload/temp-upload-stream.js';
 import type { FileContent } from './file-inputs.js';
 
@@ -24,6 +24,8 @@ export interface PutContentOptions {
   onConfirmed: (bytes: number) => void;
   /** Called before each retry of an upload request. */
   onRetry?: ((retry: UploadRetry) => void) | undefined;
+  /** Makes a new temp upload like the first one, for content that can be sent again when its session expires. */
+  renew?: (() => Promise<TempUpload>) | undefined;
 }
 
 /** What the server stored, verified against the local checksums where the content was seen whole. */
@@ -31,6 +33,8 @@ export interface StoredSummary {
   size: number;
   md5: string | undefined;
   crc32c: string | undefined;
+  /** The temp upload that holds the content: the one given, or the one that replaced it after its session expired. */
+  tempUploadId: string;
 }
 
 /**
@@ -71,7 +75,7 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
       }
       const data = await collect(content.stream, signal);
       if (data.length !== expectedSize) throw new SizeMismatchError(`${options.label}: the stream`, expectedSize, data.length);
-      return uploadSized(tempUpload, new BufferSource(data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+      return summarize(await uploadSized(tempUpload, new BufferSource(data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE }));
     }
     const stream = createTempUploadStream({ url: tempUpload.url, client, size: expectedSize, signal, checksums: { crc32c: true, md5: true } });
     stream.on('progress', (progress) => options.onConfirmed(progress.bytesConfirmed));
@@ -83,9 +87,9 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
       throw abortError(signal, error);
     }
     const { size, md5, crc32c } = stream.result!;
-    return { size, md5, crc32c };
+    return { size, md5, crc32c, tempUploadId: tempUpload.id };
   }
-  if (content.kind === 'buffer') return uploadSized(tempUpload, new BufferSource(content.data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+  if (content.kind === 'buffer') return summarize(await uploadSized(tempUpload, new BufferSource(content.data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE }));
 
   let handle: FileHandle;
   try {
@@ -98,8 +102,12 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
   try {
     const { size } = await handle.stat();
     if (size !== tempUpload.size) throw new SizeMismatchError(`The file ${JSON.stringify(content.path)} changed size since it was listed`, tempUpload.size, size);
-    return await uploadSized(tempUpload, new FileSource(handle, size, JSON.stringify(content.path)), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+    return summarize(await uploadSized(tempUpload, new FileSource(handle, size, JSON.stringify(content.path)), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE }));
   } finally {
     await handle.close();
   }
+}
+
+function summarize(stored: SizedSummary): StoredSummary {
+  return { size: stored.size, md5: stored.md5, crc32c: stored.crc32c, tempUploadId: stored.tempUpload.id };
 }

@@ -13,7 +13,7 @@ import type { TempUpload } from '../client/temp-uploads.js';
 import { CHUNK_ALIGNMENT } from './content-range.js';
 import { BufferSource, FileSource } from './file-source.js';
 import { uploadSized } from './sized-upload.js';
-import type { UploadRetry } from './stream-options.js';
+import { DEFAULT_STALL_TIMEOUT_MS, type UploadRetry } from './stream-options.js';
 import { debug } from './session-http.js';
 import { redactUrl } from '../util/redact.js';
 
@@ -109,8 +109,6 @@ interface Validated {
   stallTimeoutMs: number;
 }
 
-/** Default of `stallTimeoutMs` for files, as for streams. */
-const DEFAULT_STALL_TIMEOUT_MS = 600_000;
 
 function validate(source: unknown, options: UploadFileOptions): Validated {
   if (options === null || typeof options !== 'object') {

@@ -276,14 +276,14 @@ export class SessionDriver {
    * progress count against the retry budget. `asked`: the status already comes from a status query.
    */
   private async apply(status: SessionStatus, plan: Plan, asked: boolean): Promise<DriverOutcome | undefined> {
-    if (status.complete) return this.complete(status.object);
+    if (status.complete) return this.complete(status.object, plan);
     let persisted = status.persisted;
     const sentData = plan.to > plan.from;
     const doubtful = persisted < this.source.retainedFrom || (sentData && !asked && persisted <= plan.from);
     if (persisted <= this.sentUpTo && doubtful && !asked) {
       // A 308 without progress after data was sent may only lack its Range header: confirm, never assume.
       const again = await this.confirmedStatus();
-      if (again.complete) return this.complete(again.object);
+      if (again.complete) return this.complete(again.object, plan);
       persisted = again.persisted;
     }
     if (persisted > this.sentUpTo || persisted < this.source.retainedFrom) {
@@ -308,17 +308,22 @@ export class SessionDriver {
     return undefined;
   }
 
-  /** Verifies a completion; an answer that could not be read is checked with a status query first. */
-  private async complete(object: StoredObject): Promise<DriverOutcome> {
-    this.serverCompleted = true;
+  /**
+   * Verifies a completion. An answer that could not be read is replaced by a status query's: the object it
+   * describes, or the offset to go on from.
+   */
+  private async complete(object: StoredObject, plan: Plan): Promise<DriverOutcome | undefined> {
     let described = object;
     if (described.malformed) {
       const again = await this.timedStatus(false);
-      if (!again.complete || again.object.malformed) {
+      if (!again.complete) return this.apply(again, plan, true);
+      if (again.object.malformed) {
+        this.serverCompleted = true;
         throw new ProtocolError('the server reports the upload complete, but its description of the object cannot be read', this.request);
       }
       described = again.object;
     }
+    this.serverCompleted = true;
     const verified = verifyCompletion(
       described,
       { ended: this.source.ended, size: this.source.available, sentUpTo: this.sentUpTo, digest: this.source.digest() },

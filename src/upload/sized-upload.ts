@@ -15,6 +15,7 @@ import { Recovery, type RetryNotice } from './recovery.js';
 import { SessionDriver } from './session-driver.js';
 import { putSimple, type SessionContext } from './session.js';
 import { debug } from './session-http.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from './stream-options.js';
 
 /** New temp uploads made, at most, after the session of the first one expired or was terminated. */
 export const MAX_RENEWALS = 2;
@@ -28,7 +29,7 @@ export interface SizedUploadOptions {
   chunkSize: number;
   /** The most bytes per resumable request; undefined: the whole rest, once the link is measured. */
   maxRequestSize?: number | undefined;
-  /** Longest wait on the server without progress, ms. */
+  /** Longest wait on the server without progress, ms. @default 600000 (10 minutes) */
   stallTimeoutMs?: number | undefined;
   /** Called with the bytes the server has confirmed so far, ending with the size. */
   onConfirmed: (bytes: number) => void;
@@ -91,7 +92,7 @@ async function uploadOnce(tempUpload: TempUpload, source: FileSource | BufferSou
       sizing: { chunkSize: options.chunkSize, maxRequestSize: options.maxRequestSize, sized: true, memoryLimit: 0, spillLimit: 0 },
       context: contextFor,
       retry: client.retry,
-      stallTimeoutMs: options.stallTimeoutMs ?? Number.POSITIVE_INFINITY,
+      stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
       signal: signal ?? new AbortController().signal,
       label,
       onConfirmed: options.onConfirmed,

@@ -14,6 +14,8 @@ import type { ChecksumOptions } from './checksums.js';
 
 /** 8 MiB, Google's recommended minimum chunk for throughput. */
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+/** The longest an upload waits on the server without progress by default: 10 minutes. */
+export const DEFAULT_STALL_TIMEOUT_MS = 600_000;
 /** Bytes the stream holds in memory by default: two 16 MiB requests, one in flight while the next fills. */
 export const DEFAULT_MEMORY_LIMIT = 32 * 1024 * 1024;
 /** Bytes the stream may spill to disk by default, when measurements show that larger requests pay off. */
@@ -260,7 +262,7 @@ export function resolveStreamOptions(options: TempUploadStreamOptions): Resolved
     size: optionalCount('size', raw.size, 0),
     checksums: { crc32c: checksums.crc32c !== false, md5: checksums.md5 === true },
     retry: raw.retry !== undefined ? resolveRetryOptions(raw.retry) : (client?.retry ?? resolveRetryOptions(undefined)),
-    stallTimeoutMs: optionalCount('stallTimeoutMs', raw.stallTimeoutMs, 1) ?? 600_000,
+    stallTimeoutMs: optionalCount('stallTimeoutMs', raw.stallTimeoutMs, 1) ?? DEFAULT_STALL_TIMEOUT_MS,
     requestTimeoutMs: optionalCount('requestTimeoutMs', raw.requestTimeoutMs, 1) ?? client?.requestTimeoutMs ?? 60_000,
     signal: raw.signal,
     dispatcher: raw.dispatcher ?? client?.dispatcher,

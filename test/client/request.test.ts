@@ -206,6 +206,17 @@ test('a success response that is not JSON is a ProtocolError', async () => {
   assert.equal(server.requests.length, 1);
 });
 
+test('a success answered with a bare OK (as Redivis answers some deletions) has no body', async () => {
+  handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('OK');
+  };
+  const client = testClient(server, agent);
+  const response = await client.request('DELETE', '/tables/a/uploads/b');
+  assert.equal(response.status, 200);
+  assert.equal(response.body, undefined);
+});
+
 test('MissingTokenError is thrown before any request', async () => {
   handler = (_req, res) => sendJson(res, 200, {});
   const client = withEnv({ REDIVIS_API_TOKEN: undefined }, () =>

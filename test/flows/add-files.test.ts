@@ -222,3 +222,33 @@ test('when the server makes every temp upload simple: sized Readables are buffer
   assert.equal(registered.length, 2);
   for (const file of registered) assert.equal(h.emu.getTempUpload(file.tempUploadId)?.resumable, false, file.name);
 });
+
+test('a file whose session expires mid-upload goes to a new temp upload, and is registered under that one', async () => {
+  const table = 'owner.dataset:next.renewed';
+  const first = randomBytes(3 * 262_144 + 11, seed + 20);
+  const second = randomBytes(70_000, seed + 21);
+  const expire = { kind: 'expire' as const };
+  // Every file resumable, so the first one's session can expire after its first chunk.
+  const retries: string[] = [];
+  h.emu.injectFault({ match: { kind: 'chunk', nth: 1 }, fault: expire });
+  const result = await addFiles({
+    client: h.client,
+    table,
+    files: [{ name: 'first.bin', source: first }, { name: 'second.bin', source: second }],
+    concurrency: 1,
+    resumableThreshold: 0,
+    onRetry: (retry) => retries.push(retry.error.name),
+  });
+  h.emu.clearFaults();
+  assert.deepEqual(result.failed, []);
+  assert.deepEqual(result.added.map((f) => f.name), ['first.bin', 'second.bin']);
+  assert.ok(retries.includes('SessionExpiredError'), retries.join());
+  const registered = h.emu.listRawFiles().filter((f) => f.table === table);
+  for (const file of registered) {
+    const data = file.name === 'first.bin' ? first : second;
+    assert.equal(file.md5Hex, md5Hex(data), file.name);
+    assert.equal(h.emu.getTempUpload(file.tempUploadId)?.state, 'complete', file.name);
+  }
+  const names = h.emu.listTempUploads().filter((t) => t.table === table).map((t) => t.state).sort();
+  assert.deepEqual(names, ['complete', 'complete', 'expired'], 'the expired one is left behind');
+});

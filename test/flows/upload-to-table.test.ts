@@ -122,6 +122,20 @@ test("name conflict, onConflict 'replace': the old upload is deleted and the new
   assert.equal(apiRequests(h.emu, uploadPath('replace.csv'), 'DELETE').length, 1);
 });
 
+test("onConflict 'replace' against a Redivis that answers the DELETE with a bare OK", async () => {
+  const okDeletes = await flowHarness({ deleteResponse: 'ok' });
+  try {
+    const base = { client: okDeletes.client, table: TABLE, ...FAST_POLL, name: 'ok.csv' };
+    await uploadToTable({ ...base, source: Buffer.from('y\n1\n') });
+    const data = Buffer.from('y\n2\n');
+    const second = await uploadToTable({ ...base, source: data, onConflict: 'replace' });
+    assert.equal(okDeletes.emu.getTempUpload(second.tempUploadId!)?.final?.md5Hex, md5Hex(data));
+    assert.equal(okDeletes.emu.getUpload(TABLE, 'ok.csv')?.tempUploadId, second.tempUploadId);
+  } finally {
+    await okDeletes.close();
+  }
+});
+
 test("name conflict, onConflict 'rename': the first free name_N keeps the extension", async () => {
   await uploadToTable(options({ source: Buffer.from('z\n0\n'), name: 'rename.csv', wait: false }));
   const one = await uploadToTable(options({ source: Buffer.from('z\n1\n'), name: 'rename.csv', onConflict: 'rename' }));

@@ -37,6 +37,8 @@ export interface ChaosOptions {
   stallDirections?: Array<'up' | 'down'>;
   /** Most pauses over the proxy's life. @default Infinity */
   maxStalls?: number;
+  /** Pause at the first byte of a window rather than at a random offset in it (short answers are then sure to pause). @default false */
+  stallAtWindowStart?: boolean;
   /** Chance that a window trickles a stretch of its bytes. @default 0.2 */
   trickleProbability?: number;
   /** Longest trickled stretch, bytes. @default 4096 */
@@ -97,7 +99,7 @@ export async function startChaosProxy(options: ChaosOptions): Promise<ChaosProxy
       end: start + window,
       cutAt: chance(cutP) ? at() : undefined,
       reset: chance(0.5),
-      stallAt: chance(stallP) && stallDirections.includes(direction) ? at() : undefined,
+      stallAt: chance(stallP) && stallDirections.includes(direction) ? (options.stallAtWindowStart ? start : at()) : undefined,
       stallMs: int(options.minStallMs ?? 1, maxStallMs),
       trickleFrom,
       trickleTo: trickleFrom === undefined ? 0 : trickleFrom + int(1, maxTrickle),
