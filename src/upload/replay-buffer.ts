@@ -70,7 +70,7 @@ export class ReplayBuffer implements ReplaySource {
   private spillBroken = false;
   private spill: SpillFile | undefined;
   private spillOpening: Promise<SpillFile | undefined> | undefined;
-  private pendingWrites = 0;
+  private readonly pendingWrites = new Set<Promise<void>>();
   private waiters: Array<() => void> = [];
   private disposed = false;
 
@@ -174,21 +174,21 @@ export class ReplayBuffer implements ReplaySource {
   private canSpill(): boolean {
     return (
       !this.spillBroken &&
-      this.pendingWrites < MAX_PENDING_WRITES &&
+      this.pendingWrites.size < MAX_PENDING_WRITES &&
       this.diskHeld + this.slabSize <= this.allowance
     );
   }
 
   private considerSpilling(slab: Slab): void {
     if (this.memoryHeld <= this.options.memoryLimit || slab.pinned || !this.canSpill()) return;
-    this.pendingWrites += 1;
     slab.spilled = true;
     this.diskHeld += this.retainedIn(slab);
     if (this.diskHeld > this.diskPeak) this.diskPeak = this.diskHeld;
-    void this.writeOut(slab).finally(() => {
-      this.pendingWrites -= 1;
+    const write = this.writeOut(slab).finally(() => {
+      this.pendingWrites.delete(write);
       this.options.onRoom();
     });
+    this.pendingWrites.add(write);
   }
 
   private async openSpill(): Promise<SpillFile | undefined> {
@@ -332,9 +332,15 @@ export class ReplayBuffer implements ReplaySource {
     // Everything the buffer holds was checked on the way in.
   }
 
+  /** Resolves once every disk write under way has finished. */
+  async written(): Promise<void> {
+    while (this.pendingWrites.size > 0) await Promise.all(this.pendingWrites);
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await this.written();
     this.slabs = [];
     this.head = 0;
     this.pool.length = 0;

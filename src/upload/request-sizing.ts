@@ -8,16 +8,23 @@
  * connection measures it before anything is spilled, so a fast loopback upload never pays for the disk.
  *
  * The stream holds at most its memory limit in memory, and sends half of it per request, so one request is in
- * flight while the next fills. Only when the measurements say that larger requests pay off does it spill to disk,
- * up to two efficient requests' worth (one in flight, one filling), never more than its spill limit. A request is
- * also kept short enough to finish well within the stall deadline at the measured bandwidth.
+ * flight while the next fills. Only when the measurements say that such requests would keep the link busy less
+ * than 90 % of the time does it spill to disk, up to two efficient requests' worth (one in flight, one filling),
+ * never more than its spill limit. A request is also kept short enough to finish well within the stall deadline
+ * at the measured bandwidth.
  * @module
  */
 
 /** Round trips' worth of bytes per request: R = 20·B·L keeps the link busy R / (R + B·L) ≥ 95 % of the time. */
 export const EFFICIENT_ROUND_TRIPS = 20;
-/** Requests smaller than this say little about the bandwidth (they may fit in the socket's buffers). */
-const MEASURABLE_BYTES = 1024 * 1024;
+/**
+ * Spilling starts only when requests that fit in memory would keep the link busy less than 90 % of the time
+ * (R < 9·B·L): a margin below the 95 % the requests are then sized for, so a round trip measured a little long on
+ * a busy machine does not send a fast loopback upload to the disk.
+ */
+export const SPILL_ROUND_TRIPS = 9;
+/** Requests smaller than this (less than the smallest chunk) say little about the bandwidth. */
+const MEASURABLE_BYTES = 256 * 1024;
 /** A request should take at most this share of the stall deadline at the measured bandwidth. */
 const STALL_SHARE = 0.25;
 
@@ -85,15 +92,19 @@ export class RequestSizer {
    */
   wantsProbe(): boolean {
     if (this.options.sized || this.options.spillLimit === 0 || this.latencyClean) return false;
+    return this.memoryTooSmall();
+  }
+
+  /** Whether requests that fit in memory would keep the link busy less than 90 % of the time. */
+  private memoryTooSmall(): boolean {
     const efficient = this.efficientRequest();
-    return efficient !== undefined && efficient > this.memoryCap();
+    return efficient !== undefined && (efficient * SPILL_ROUND_TRIPS) / EFFICIENT_ROUND_TRIPS > this.memoryCap();
   }
 
   /** Bytes the stream may hold on disk: enough for two efficient requests beyond its memory, when that pays off. */
   spillAllowance(): number {
-    if (this.options.sized || !this.latencyClean) return 0;
-    const efficient = this.efficientRequest();
-    if (efficient === undefined || efficient <= this.memoryCap()) return 0;
+    if (this.options.sized || !this.latencyClean || !this.memoryTooSmall()) return 0;
+    const efficient = this.efficientRequest()!;
     return Math.min(this.options.spillLimit, Math.max(0, Math.ceil(2 * efficient) - this.options.memoryLimit));
   }
 

@@ -129,7 +129,9 @@ export class SessionDriver {
         const probed = await this.apply(probe, plan, true);
         if (probed !== undefined) return probed;
       }
-      this.source.allowSpill(this.sizer.spillAllowance());
+      const allowance = this.sizer.spillAllowance();
+      if (measured) debug('efficient request %d bytes, next at most %d, spill allowance %d', Math.round(this.sizer.efficientRequest() ?? 0), this.sizer.requestCap(), allowance);
+      this.source.allowSpill(allowance);
     }
   }
 
