@@ -6,7 +6,8 @@ import { formatTableReference } from '../client/table-reference.js';
 import { addFiles, type AddFilesResult, type RawFile } from '../flows/add-files.js';
 import { integerOption, parse, stringValue, UsageError } from './args.js';
 import type { CommandContext } from './context.js';
-import { countRetries, runTransfer } from './transfer.js';
+import { checkPathArguments } from './paths.js';
+import { countRetries, runTransfer, TRANSFER_OPTIONS, transferSettings } from './transfer.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 import { ADD_FILES_HELP } from './help.js';
 import { describeError, errorJson } from './output.js';
@@ -23,11 +24,10 @@ function plural(count: number, word: string): string {
 }
 
 export async function addFilesCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parse('add-files', args, {
+    ...TRANSFER_OPTIONS,
     table: { type: 'string' },
     concurrency: { type: 'string' },
-    json: { type: 'boolean' },
-    emulator: { type: 'boolean' },
   });
   if (values.help) {
     ctx.io.stdout.write(ADD_FILES_HELP);
@@ -38,10 +38,13 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
   const table = stringValue(values, 'table');
   if (table === undefined) throw new UsageError('add-files needs --table REF (owner.dataset:next.table)');
   const concurrency = integerOption('concurrency', stringValue(values, 'concurrency'), 1, 256);
+  const settings = transferSettings(values);
+  ctx.words = { paths: positionals };
   checkTable(table);
+  await checkPathArguments('add-files', positionals, { directories: true });
   const { output } = ctx;
 
-  return runTransfer(ctx, values.emulator === true, async (target, signal) => {
+  return runTransfer(ctx, settings, 'adding the files', async (target, signal) => {
     const display = new ProgressDisplay(ctx.io.stderr, { phase: 'adding' });
     output.attachLive(display);
     const onRetry = countRetries(ctx, target, display);

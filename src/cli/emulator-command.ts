@@ -9,7 +9,7 @@ import { runDemo } from './demo.js';
 import { DEMO_HELP, EMULATOR_HELP } from './help.js';
 
 export async function demoCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parse(args, { 'csv-bytes': { type: 'string' } });
+  const { values } = parse('demo', args, { 'csv-bytes': { type: 'string' } }, { positionals: false });
   if (values.help) {
     ctx.io.stdout.write(DEMO_HELP);
     return 0;
@@ -20,14 +20,14 @@ export async function demoCommand(args: string[], ctx: CommandContext): Promise<
 }
 
 export async function emulatorCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values } = parse(args, {
+  const { values } = parse('emulator', args, {
     port: { type: 'string' },
     faults: { type: 'string' },
     'fault-rate': { type: 'string' },
     seed: { type: 'string' },
     token: { type: 'string' },
     verbose: { type: 'boolean' },
-  });
+  }, { positionals: false });
   if (values.help) {
     ctx.io.stdout.write(EMULATOR_HELP);
     return 0;

@@ -25,6 +25,9 @@ Options:
   -v, --version           Show the version
   --debug                 On failure, also print the stack traces of the error and its causes
 
+--debug, --json, --emulator, --retries and --request-timeout may also stand before the command:
+  redivis-upload --debug upload data.csv --table my_org.my_dataset:next.table
+
 ${ENVIRONMENT}
 
 Every command can be tried without an account: add --emulator to upload or add-files.
@@ -35,14 +38,16 @@ ${EXIT_STATUS}
 export const UPLOAD_HELP = `Usage: redivis-upload upload <path|-> --table REF [options]
 
 Sends the data into a temp upload (resumable, retried, checksummed), creates the table's upload from it and
-waits until Redivis has processed it. "-" reads standard input as a stream of unknown length and needs --name:
+waits until Redivis has processed it. "-" reads standard input as a stream of unknown length and needs --name
+(also for the output of a command, instead of <(cmd)):
   pg_dump mydb | gzip | redivis-upload upload - --table my_org.my_dataset:next.dump --name dump.csv.gz
 
 Options:
   --table REF             Table to upload into, on the unreleased version: owner.dataset:next.table (required)
   --name NAME             Name of the upload in the table (default: the file's name; required with -)
-  --type TYPE             Format: csv, tsv, delimited, ndjson, parquet, avro, orc, xlsx, dta, sav, sas7bdat, ...
-                          (default: inferred by Redivis from the name's extension)
+  --type TYPE             Format, checked before anything is sent: delimited, csv, tsv, ndjson, avro, parquet,
+                          orc, xls, xlsx, dta, sav, sas7bdat, shp, geojson, kml (default: inferred by Redivis
+                          from the name's extension)
   --delimiter D           Field delimiter of a delimited file; \\t or tab for a tab (default: detected)
   --no-header             The first row holds data, not column names (default: it holds column names)
   --skip-bad-records      Skip rows that cannot be parsed instead of failing the upload
@@ -50,14 +55,17 @@ Options:
                           (default: error)
   --no-wait               Return once the upload is created, without waiting for processing
   --chunk-size MiB        Size of each resumable chunk, a multiple of 0.25 MiB (default: 8)
+  --retries N             Retries of a failed request before giving up, 0 to 100 (default: 8; the count
+                          starts over whenever the upload makes progress)
+  --request-timeout S     Seconds to wait for an answer to one request, or for more of it (default: 60)
   --json                  Print exactly one JSON object on stdout: the result, or {"error":{"code","message"}}
   --emulator              Upload into an embedded local emulator instead of Redivis (no account or token
                           needed; the table reference is still checked)
   --debug                 On failure, also print stack traces
   -h, --help              Show this help
 
-Output: on a terminal, a progress bar on stderr (bytes, rate, ETA, retries); otherwise nothing until one summary
-line on stdout. Errors are one line on stderr: message [CODE]; caused by: ...
+Output: on a terminal, a progress bar on stderr (bytes, rate, ETA, retries, and the reason of each retry);
+otherwise nothing until one summary line on stdout. Errors are one line on stderr: message [CODE]; caused by: ...
 Ctrl+C aborts the transfer and cancels the upload session, then exits with status 130 (a second Ctrl+C exits
 at once).
 
@@ -74,6 +82,9 @@ them. A directory adds every file below it, named by its path relative to the di
 Options:
   --table REF             File index table, on the unreleased version: owner.dataset:next.table (required)
   --concurrency N         Files uploaded at the same time, 1 to 256 (default: 4 per CPU, at most 32)
+  --retries N             Retries of a failed request before giving up, 0 to 100 (default: 8; the count
+                          starts over whenever the upload makes progress)
+  --request-timeout S     Seconds to wait for an answer to one request, or for more of it (default: 60)
   --json                  Print exactly one JSON object on stdout: {"added":[...],"failed":[...],...}, or
                           {"error":{"code","message"}}
   --emulator              Upload into an embedded local emulator instead of Redivis (no account or token

@@ -152,6 +152,16 @@ export class ProgressDisplay {
     return this.lastByteAtMs;
   }
 
+  /** How far the transfer has got: `40 % (12.0 MiB of 30.0 MiB)`, `3 of 60 files`, `12.0 MiB`. */
+  position(): string | undefined {
+    const { bytesConfirmed, totalBytes, files } = this.state;
+    if (files && files.total > 0) return `${files.done + files.failed} of ${files.total} files (${formatBytes(bytesConfirmed)})`;
+    if (totalBytes !== undefined && totalBytes > 0) {
+      return `${Math.floor((bytesConfirmed / totalBytes) * 100)} % (${formatBytes(bytesConfirmed)} of ${formatBytes(totalBytes)})`;
+    }
+    return bytesConfirmed > 0 ? formatBytes(bytesConfirmed) : undefined;
+  }
+
   /** Removes the bar from the terminal. */
   stop(): void {
     if (!this.live) return;

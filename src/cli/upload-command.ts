@@ -8,7 +8,8 @@ import { formatTableReference } from '../client/table-reference.js';
 import { uploadToTable, type TabularUpload } from '../flows/upload-to-table.js';
 import { chunkSizeOption, choiceOption, delimiterOption, parse, stringValue, UsageError } from './args.js';
 import type { CommandContext } from './context.js';
-import { countRetries, runTransfer } from './transfer.js';
+import { checkPathArguments } from './paths.js';
+import { countRetries, runTransfer, TRANSFER_OPTIONS, transferSettings } from './transfer.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 import { UPLOAD_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
@@ -17,6 +18,14 @@ import { checkTable } from './target.js';
 import { safeUri } from './urls.js';
 
 const CONFLICT_MODES = ['error', 'replace', 'rename'] as const;
+
+/**
+ * The formats Redivis documents for `type` (rows streamed through the API, `stream`, are not something this command
+ * does). Checked here so a typo fails before any byte is sent, not after the upload when Redivis refuses it.
+ */
+export const UPLOAD_TYPES = [
+  'delimited', 'csv', 'tsv', 'ndjson', 'avro', 'parquet', 'orc', 'xls', 'xlsx', 'dta', 'sav', 'sas7bdat', 'shp', 'geojson', 'kml',
+] as const;
 
 async function sizeOf(path: string): Promise<number | undefined> {
   try {
@@ -38,7 +47,8 @@ function uploadJson(upload: TabularUpload): Record<string, unknown> {
 }
 
 export async function uploadCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parse('upload', args, {
+    ...TRANSFER_OPTIONS,
     table: { type: 'string' },
     name: { type: 'string' },
     type: { type: 'string' },
@@ -48,8 +58,6 @@ export async function uploadCommand(args: string[], ctx: CommandContext): Promis
     'on-conflict': { type: 'string' },
     'no-wait': { type: 'boolean' },
     'chunk-size': { type: 'string' },
-    json: { type: 'boolean' },
-    emulator: { type: 'boolean' },
   });
   if (values.help) {
     ctx.io.stdout.write(UPLOAD_HELP);
@@ -59,25 +67,27 @@ export async function uploadCommand(args: string[], ctx: CommandContext): Promis
     throw new UsageError(`upload takes one <path|-> (a file, or - for standard input), received ${positionals.length === 0 ? 'none' : positionals.length}`);
   }
   const source = positionals[0]!;
+  ctx.words = { paths: [source] };
   const table = stringValue(values, 'table');
   if (table === undefined) throw new UsageError('upload needs --table REF (owner.dataset:next.table)');
   const name = stringValue(values, 'name');
   if (name === '') throw new UsageError('invalid --name: expected a non-empty name, received ""');
   const fromStdin = source === '-';
   if (fromStdin && name === undefined) throw new UsageError('upload - (standard input) needs --name, e.g. --name data.csv.gz');
-  const type = stringValue(values, 'type');
-  if (type === '') throw new UsageError('invalid --type: expected a format such as csv or parquet, received ""');
+  const type = choiceOption('type', stringValue(values, 'type')?.toLowerCase(), UPLOAD_TYPES);
   const delimiter = delimiterOption(stringValue(values, 'delimiter'));
   const onConflict = choiceOption('on-conflict', stringValue(values, 'on-conflict'), CONFLICT_MODES);
   const chunkSize = chunkSizeOption(stringValue(values, 'chunk-size'));
   const wait = values['no-wait'] !== true;
+  const settings = transferSettings(values);
   if (fromStdin && ctx.io.stdin.isTTY === true) {
     throw new UsageError('upload - reads data from standard input, which is a terminal; pipe data into it (… | redivis-upload upload - ...)');
   }
   checkTable(table);
+  if (!fromStdin) await checkPathArguments('upload', [source], { directories: false });
   const { output } = ctx;
 
-  return runTransfer(ctx, values.emulator === true, async (target, signal) => {
+  return runTransfer(ctx, settings, 'the upload', async (target, signal) => {
     const totalBytes = fromStdin ? undefined : await sizeOf(source);
     const display = new ProgressDisplay(ctx.io.stderr, { phase: 'uploading', totalBytes });
     output.attachLive(display);

@@ -124,7 +124,10 @@ describe('redivis-upload as a child process', { concurrency: true }, () => {
     assert.equal((await runCli(['upload', path, '--table', TABLE, '--no-wait'], { env: env() })).code, 0);
     const conflict = await runCli(['upload', path, '--table', TABLE, '--no-wait'], { env: env() });
     assert.equal(conflict.code, 1);
-    assert.match(conflict.stderr, /already exists.*\[ERR_NAME_CONFLICT\]/);
+    assert.equal(
+      conflict.stderr,
+      'redivis-upload: An upload named "twice.csv" already exists in this table; add --on-conflict replace or --on-conflict rename [ERR_NAME_CONFLICT]\n',
+    );
     const renamed = await runCli(['upload', path, '--table', TABLE, '--on-conflict', 'rename', '--no-wait'], { env: env() });
     assert.equal(renamed.code, 0, renamed.stderr);
     assert.match(renamed.stdout, /^Uploaded "twice_1\.csv" \(renamed: "twice\.csv" exists\)/);

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { startEmulator } from '../../src/emulator/index.js';
 import type { Emulator } from '../../src/emulator/types.js';
 import { RateMeter } from '../../src/cli/progress.js';
@@ -94,4 +94,73 @@ test('an interruption that arrives with the end of standard input fails the sour
   const chunks: Buffer[] = [];
   for await (const chunk of clean) chunks.push(chunk as Buffer);
   assert.equal(Buffer.concat(chunks).toString(), 'a\nb\n');
+});
+
+test('on a terminal each retry shows its reason; an unreachable endpoint is named with REDIVIS_API_ENDPOINT', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'redivis-upload-cli-unreachable-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'visits.csv');
+  await writeFile(path, 'a,b\n1,2\n');
+  const endpoint = 'http://127.0.0.1:1/api/v1';
+  const started = performance.now();
+  const result = await runInProcess(['upload', path, '--table', TABLE, '--retries', '1'], {
+    env: { REDIVIS_API_ENDPOINT: endpoint, REDIVIS_API_TOKEN: TOKEN },
+    ttyStderr: true,
+  });
+  assert.equal(result.code, 1);
+  assert.ok(performance.now() - started < 30_000, '--retries 1 gives up after one retry');
+  assert.match(result.stderr, /retrying in \d+(\.\d)? s: connection refused by 127\.0\.0\.1:1\n/);
+  const last = lines(result.stderr).pop()!;
+  assert.match(last, /failed after 2 attempts: .*ECONNREFUSED.*\[ERR_RETRIES_EXHAUSTED; caused by ERR_NETWORK; caused by ECONNREFUSED\]/);
+  assert.match(last, /\(is REDIVIS_API_ENDPOINT right\? It is http:\/\/127\.0\.0\.1:1\/api\/v1\)$/);
+  assertNoSecret(result, TOKEN);
+
+  const plain = await runInProcess(['--retries', '0', 'upload', path, '--table', TABLE], { env: { REDIVIS_API_ENDPOINT: endpoint, REDIVIS_API_TOKEN: TOKEN } });
+  assert.equal(plain.code, 1);
+  assert.equal(lines(plain.stderr).length, 1, plain.stderr);
+  assert.match(plain.stderr, /failed after 1 attempts: .*\(is REDIVIS_API_ENDPOINT right\? It is http:\/\/127\.0\.0\.1:1\/api\/v1\)\n$/);
+});
+
+test('a request that gets no answer within --request-timeout is retried with that reason', async (t) => {
+  const stalling = await startEmulator({ token: TOKEN, faults: [{ match: { kind: 'api', nth: 1 }, fault: { kind: 'stall', ms: 5_000 } }] });
+  t.after(() => stalling.close());
+  const result = await runInProcess(['upload', '-', '--table', TABLE, '--name', 'slow.csv', '--request-timeout', '0.3', '--no-wait'], {
+    env: { REDIVIS_API_ENDPOINT: stalling.apiEndpoint, REDIVIS_API_TOKEN: TOKEN },
+    stdin: Readable.from([Buffer.from('a\n1\n')]),
+    ttyStderr: true,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /retrying in [\d.]+ s: no answer from 127\.0\.0\.1:\d+ within 0\.3 s \(--request-timeout\)\n/);
+  assert.match(result.stdout, /1 retry\.\n$/);
+});
+
+test('Ctrl+C on a terminal ends the bar, says the upload is being cancelled, and exits 130 saying it was', async (t) => {
+  const data = randomBytes(300_000, SEED + 9);
+  // Standard input that never ends: the upload is under way when the interruption comes.
+  const stdin = new PassThrough();
+  t.after(() => stdin.destroy());
+  stdin.write(data);
+  const ours = (id: string | undefined) => id !== undefined && emu.getTempUpload(id)?.name.startsWith('interrupted.csv') === true;
+  const waiting = emu.waitForRequest((entry) => entry.kind === 'chunk' && entry.status === 308 && ours(entry.tempUploadId));
+  const running = runInProcess(['upload', '-', '--table', TABLE, '--name', 'interrupted.csv', '--chunk-size', '0.25'], {
+    env: { REDIVIS_API_ENDPOINT: emu.apiEndpoint, REDIVIS_API_TOKEN: TOKEN },
+    stdin,
+    ttyStderr: true,
+  });
+  const chunk = await waiting;
+  process.emit('SIGINT');
+  const result = await running;
+  assert.equal(result.code, 130, result.stderr);
+  const cancelling = result.stderr.search(/redivis-upload: Ctrl\+C \(SIGINT\): cancelling the upload( at [\d.]+ [KM]iB)?\.\.\. \(press Ctrl\+C again to exit at once\)\n/);
+  assert.ok(cancelling > 0, result.stderr);
+  // The bar was removed (cursor shown, line cleared) before the line, and is not drawn again after it.
+  const before = result.stderr.slice(0, cancelling);
+  assert.ok(before.lastIndexOf('\x1b[?25h') > before.lastIndexOf('uploading'), JSON.stringify(before.slice(-200)));
+  assert.ok(before.endsWith('\x1b[2K'), JSON.stringify(before.slice(-40)));
+  const after = result.stderr.slice(cancelling);
+  assert.doesNotMatch(after, /uploading/);
+  assert.match(after, /\nredivis-upload: The upload was cancelled by Ctrl\+C \(SIGINT\) \[ERR_ABORTED\]\n$/);
+  assert.equal(result.stdout, '');
+  await emu.waitForRequest((entry) => entry.kind === 'cancel' && entry.tempUploadId === chunk.tempUploadId);
+  assert.equal(emu.getTempUpload(chunk.tempUploadId!)?.state, 'cancelled');
 });
