@@ -23,7 +23,8 @@ export type RedivisUploadErrorCode =
   | 'ERR_RETRIES_EXHAUSTED'
   | 'ERR_UPLOAD_FAILED'
   | 'ERR_NAME_CONFLICT'
-  | 'ERR_UNSAFE_URL';
+  | 'ERR_UNSAFE_URL'
+  | 'ERR_SPILL';
 
 /** Base class of every error thrown by redivis-upload. */
 export class RedivisUploadError extends Error {
@@ -99,13 +100,15 @@ export class ApiError extends RedivisUploadError {
   readonly method: string;
   /** API path of the failed call, relative to the endpoint and without its query string. */
   readonly path: string;
+  /** `Retry-After` in milliseconds, when the server sent one that could be parsed. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     request: RequestDetails,
     status: number,
     errorCode: string | undefined,
     errorDescription: string | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number | undefined },
   ) {
     const detail = [errorCode, errorDescription].filter(Boolean).join(': ');
     super('ERR_API', `${request.method} ${request.path} failed with HTTP ${status}${detail ? ` (${detail})` : ''}`, options);
@@ -114,6 +117,7 @@ export class ApiError extends RedivisUploadError {
     this.errorDescription = errorDescription;
     this.method = request.method;
     this.path = request.path;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -327,6 +331,16 @@ export class NameConflictError extends RedivisUploadError {
 export class UnsafeUrlError extends RedivisUploadError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_UNSAFE_URL', message, options);
+  }
+}
+
+/**
+ * The upload stream could not read back bytes it had spilled to its temp file (the file was removed, or the disk
+ * failed). The session is kept: feed the source again to a stream on the same `sessionUrl` to resume.
+ */
+export class SpillError extends RedivisUploadError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SPILL', `The replay buffer lost bytes it had spilled to disk: ${message}`, options);
   }
 }
 

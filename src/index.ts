@@ -46,5 +46,7 @@ export {
   type StoredObject,
   type ChunkToSend,
 } from './upload/session.js';
-export { isRetryableUploadError } from './upload/retry-policy.js';
+export { isRetryableError, isRetryableStatus } from './util/failures.js';
+/** @deprecated the same classifier as {@link isRetryableError}, which API calls share. */
+export { isRetryableError as isRetryableUploadError } from './util/failures.js';
 export * from './flows/index.js';

@@ -5,8 +5,8 @@
  * @module
  */
 import { request, type Dispatcher } from 'undici';
-import { AbortError, ApiError, NetworkError, ProtocolError, UnsafeUrlError, type RequestDetails } from '../errors.js';
-import { tlsFailureCode } from '../util/tls.js';
+import { AbortError, ApiError, ProtocolError, type RequestDetails } from '../errors.js';
+import { isRetryableError, isRetryableStatus, toRequestError } from '../util/failures.js';
 import { parseRetryAfter } from '../util/retry.js';
 import { parseErrorBody, parseErrorPayloadHeader, ERROR_PAYLOAD_HEADER, type ApiErrorDetails } from './api-errors.js';
 
@@ -47,9 +47,6 @@ export interface HttpFailure {
   headers: ResponseHeaders | undefined;
 }
 
-/** undici error codes that no retry can fix: the request itself or the dispatcher is at fault. */
-const FINAL_UNDICI_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
-
 /** Sends one request. Never throws: every outcome, aborts included, is returned. */
 export async function attemptRequest(attempt: HttpAttempt): Promise<HttpSuccess | HttpFailure> {
   const { details, signal } = attempt;
@@ -82,11 +79,12 @@ export async function attemptRequest(attempt: HttpAttempt): Promise<HttpSuccess 
   if (status >= 400) {
     const errorDetails: ApiErrorDetails =
       attempt.method === 'HEAD' ? parseErrorPayloadHeader(headers[ERROR_PAYLOAD_HEADER]) : parseErrorBody(text);
+    const retryAfterMs = parseRetryAfter(headers['retry-after']);
     return {
       ok: false,
-      error: new ApiError(details, status, errorDetails.errorCode, errorDetails.errorDescription),
-      retryable: status === 429 || status >= 500,
-      retryAfterMs: parseRetryAfter(headers['retry-after']),
+      error: new ApiError(details, status, errorDetails.errorCode, errorDetails.errorDescription, { retryAfterMs }),
+      retryable: isRetryableStatus(status),
+      retryAfterMs,
       headers,
     };
   }
@@ -112,18 +110,9 @@ function transportFailure(
   headers: ResponseHeaders | undefined,
 ): HttpFailure {
   if (signal?.aborted) return abortFailure(signal);
-  const tls = tlsFailureCode(error);
-  if (tls !== undefined) {
-    return finalFailure(new UnsafeUrlError(`${details.method} ${details.path}: TLS certificate verification failed (${tls})`, { cause: error }), headers);
-  }
-  const code = (error as { code?: unknown } | null)?.code;
-  return {
-    ok: false,
-    error: new NetworkError(details, error),
-    retryable: !(typeof code === 'string' && FINAL_UNDICI_CODES.has(code)),
-    retryAfterMs: undefined,
-    headers,
-  };
+  const mapped = toRequestError(error, details, signal);
+  const reported = mapped instanceof Error ? mapped : new Error(String(mapped));
+  return { ok: false, error: reported, retryable: isRetryableError(reported), retryAfterMs: undefined, headers };
 }
 
 function abortFailure(signal: AbortSignal): HttpFailure {

@@ -18,6 +18,7 @@ export {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type RedivisClientOptions,
 } from './options.js';
+export { TablesApi, type CreateTableOptions, type RedivisTable, type TableRequestOptions } from './tables.js';
 export { DEFAULT_TEMP_UPLOAD_BATCH_SIZE, type TempUpload, type TempUploadRequest } from './temp-uploads.js';
 export { isLoopbackHostname, isSameSite } from './site.js';
 export { defaultUserAgent } from './user-agent.js';

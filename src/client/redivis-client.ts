@@ -1,5 +1,6 @@
 /**
- * {@link RedivisClient}: authenticated JSON calls to the Redivis API with retries, and the temp uploads endpoint.
+ * {@link RedivisClient}: authenticated JSON calls to the Redivis API with retries, the temp uploads endpoint, and
+ * the table calls (`client.tables`).
  * @module
  */
 import { EventEmitter } from 'node:events';
@@ -7,12 +8,13 @@ import { debuglog } from 'node:util';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, MissingTokenError, RetriesExhaustedError, type RequestDetails } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
-import { RetrySchedule, sleep, type ResolvedRetryOptions } from '../util/retry.js';
+import { mayRetry, RetrySchedule, sleep, type ResolvedRetryOptions } from '../util/retry.js';
 import { warningsFromHeader, WARNING_HEADER } from './api-errors.js';
 import { attemptRequest, type ResponseHeaders } from './http.js';
 import { resolveClientOptions, type RedivisClientOptions } from './options.js';
 import { isSameSite } from './site.js';
 import { tableReferencePathSegment, type TableReferenceInput } from './table-reference.js';
+import { TablesApi } from './tables.js';
 import {
   parseTempUploadList,
   resolveBatchSize,
@@ -111,6 +113,8 @@ export class RedivisClient extends EventEmitter<RedivisClientEvents> {
   readonly retry: ResolvedRetryOptions;
   /** Per-request headers and body-inactivity timeout, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /** Table calls: `client.tables.exists(ref)`, `get(ref)` and `create(ref, { isFileIndex })`. */
+  readonly tables: TablesApi;
 
   // A private field keeps the token out of enumeration, JSON.stringify and util.inspect.
   readonly #token: string | undefined;
@@ -127,6 +131,7 @@ export class RedivisClient extends EventEmitter<RedivisClientEvents> {
     this.retry = resolved.retry;
     this.requestTimeoutMs = resolved.requestTimeoutMs;
     this.#onWarning = resolved.onWarning;
+    this.tables = new TablesApi(this);
   }
 
   /** Whether an API token is configured. */
@@ -180,7 +185,7 @@ export class RedivisClient extends EventEmitter<RedivisClientEvents> {
         return { status: outcome.status, headers: outcome.headers, body: outcome.body as T };
       }
       debug('%s %s attempt %d failed: %s', method, path, attempt, outcome.error.message);
-      if (!outcome.retryable || options.retry === false) throw outcome.error;
+      if (options.retry === false || !mayRetry(this.retry, outcome.error, attempt)) throw outcome.error;
       if (!schedule.canRetry) throw new RetriesExhaustedError(`${method} ${path}`, attempt, outcome.error);
       const delayMs = schedule.nextDelay(outcome.retryAfterMs);
       this.emit('retry', { method, path, attempt, delayMs, error: outcome.error });

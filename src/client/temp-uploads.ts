@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidArgumentError, ProtocolError, type RequestDetails } from '../errors.js';
+import { parseCount } from './int64.js';
 
 /** One temp upload to create. */
 export interface TempUploadRequest {
@@ -115,20 +116,12 @@ export function parseTempUploadList(
     if (typeof url !== 'string' || !isHttpUrl(url)) fail(`${at}.url is not an http(s) URL`);
     if (typeof name !== 'string') fail(`${at}.name is not a string`);
     if (typeof resumable !== 'boolean') fail(`${at}.resumable is not a boolean`);
-    const bytes = parseSize(size);
+    const bytes = parseCount(size);
     if (bytes === undefined) return fail(`${at}.size is not a non-negative integer`);
     const requested = batch[index]!;
     if (bytes !== requested.size) fail(`${at}.size is ${bytes} but ${requested.size} bytes were requested`);
     return { id: id as string, url: url as string, name: name as string, size: bytes, resumable: resumable as boolean };
   });
-}
-
-/** The API sends sizes as int64 strings; numbers are accepted too. */
-function parseSize(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) return undefined;
-  const size = Number(value);
-  return Number.isSafeInteger(size) ? size : undefined;
 }
 
 function isHttpUrl(value: string): boolean {

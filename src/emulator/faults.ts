@@ -1,13 +1,14 @@
 /**
- * Chooses the fault, if any, that applies to a request: scripted rules first, then seeded random faults.
+ * Chooses the fault, if any, that applies to a request: the most specific scripted rule, else a seeded random fault.
  * @module
  */
 import { randomInt } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
-import type { Fault, FaultKind, FaultRule, RandomFaultOptions, RequestKind } from './types.js';
+import type { Fault, FaultKind, FaultRule, RequestKind } from './fault-types.js';
+import type { RandomFaultOptions } from './options.js';
 
 const FAULT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-const REQUEST_KINDS = new Set<RequestKind>(['api', 'simple', 'initiate', 'chunk', 'status', 'finalize', 'cancel', 'other']);
+const REQUEST_KINDS = new Set<RequestKind>(['api', 'rows', 'simple', 'initiate', 'chunk', 'status', 'finalize', 'cancel', 'other']);
 const FAULT_KINDS = new Set<FaultKind>(['status', 'reset', 'stall', 'expire', 'terminate', 'omitRange']);
 const DEFAULT_RANDOM_KINDS: FaultKind[] = ['status', 'reset', 'omitRange'];
 
@@ -23,9 +24,10 @@ export interface FaultCandidate {
 export function describeFault(fault: Fault): string {
   switch (fault.kind) {
     case 'status':
-      return `${fault.status}${fault.afterBytes === undefined ? '' : `:after=${fault.afterBytes}`}`;
+      if (fault.afterProcessing) return `${fault.status}:processed`;
+      return `${fault.status}${fault.afterBytes === undefined ? '' : `:after=${fault.afterBytes}`}${fault.exactBytes ? ':exact' : ''}`;
     case 'reset':
-      return fault.afterBytes === undefined ? 'reset' : `reset:${fault.afterBytes}`;
+      return fault.afterBytes === undefined ? 'reset' : `reset:${fault.afterBytes}${fault.exactBytes ? ':exact' : ''}`;
     case 'stall':
       return `stall:${fault.ms}`;
     default:
@@ -63,9 +65,21 @@ export function validateFaultRule(rule: FaultRule, argument = 'faults[]'): void 
     if (fault.retryAfter !== undefined && (typeof fault.retryAfter !== 'string' || /[\r\n]/.test(fault.retryAfter))) {
       throw new InvalidArgumentError(`${argument}.fault.retryAfter`, 'a header value string', fault.retryAfter);
     }
+    if (fault.afterProcessing !== undefined && typeof fault.afterProcessing !== 'boolean') {
+      throw new InvalidArgumentError(`${argument}.fault.afterProcessing`, 'a boolean', fault.afterProcessing);
+    }
+    if (fault.afterProcessing === true && fault.afterBytes !== undefined) {
+      throw new InvalidArgumentError(`${argument}.fault`, 'afterBytes or afterProcessing, not both', fault);
+    }
   }
   if ((fault.kind === 'status' || fault.kind === 'reset') && fault.afterBytes !== undefined && !isNonNegativeInteger(fault.afterBytes)) {
     throw new InvalidArgumentError(`${argument}.fault.afterBytes`, 'a non-negative integer', fault.afterBytes);
+  }
+  if ((fault.kind === 'status' || fault.kind === 'reset') && fault.exactBytes !== undefined) {
+    if (typeof fault.exactBytes !== 'boolean') throw new InvalidArgumentError(`${argument}.fault.exactBytes`, 'a boolean', fault.exactBytes);
+    if (fault.exactBytes && fault.afterBytes === undefined) {
+      throw new InvalidArgumentError(`${argument}.fault.exactBytes`, 'to come with afterBytes (the bytes to persist exactly)', fault.exactBytes);
+    }
   }
   if (fault.kind === 'stall' && !isNonNegativeInteger(fault.ms)) {
     throw new InvalidArgumentError(`${argument}.fault.ms`, 'a non-negative integer of milliseconds', fault.ms);
@@ -92,8 +106,29 @@ export function validateFaultRule(rule: FaultRule, argument = 'faults[]'): void 
 interface RuleState {
   rule: FaultRule;
   kinds: RequestKind[] | undefined;
+  /** Matching requests counted so far (the rule's `nth` counts among these). */
   seen: number;
   fired: number;
+  /** Higher wins when several rules may fire on one request (see {@link FaultRule}). */
+  specificity: number;
+}
+
+function specificityOf(rule: FaultRule): number {
+  const match = rule.match;
+  return (
+    (match?.nth !== undefined ? 8 : 0) +
+    (match?.tempUploadId !== undefined ? 4 : 0) +
+    (match?.kind !== undefined ? 2 : 0) +
+    ((rule.times ?? 1) !== Infinity ? 1 : 0)
+  );
+}
+
+/** Whether the rule may fire on the request it has just counted. */
+function mayFire(state: RuleState): boolean {
+  const times = state.rule.times ?? 1;
+  const nth = state.rule.match?.nth;
+  // A positional rule owns requests nth .. nth + times - 1 of its count; any other rule the next ones it wins.
+  return nth === undefined ? state.fired < times : state.seen >= nth && state.seen < nth + times;
 }
 
 export class FaultEngine {
@@ -130,29 +165,33 @@ export class FaultEngine {
   add(rule: FaultRule, argument = 'rule'): void {
     validateFaultRule(rule, argument);
     const kind = rule.match?.kind;
-    this.rules.push({ rule, kinds: kind === undefined ? undefined : Array.isArray(kind) ? [...kind] : [kind], seen: 0, fired: 0 });
+    const kinds = kind === undefined ? undefined : Array.isArray(kind) ? [...kind] : [kind];
+    this.rules.push({ rule, kinds, seen: 0, fired: 0, specificity: specificityOf(rule) });
   }
 
   clear(): void {
     this.rules = [];
   }
 
-  /** The fault for this request, if any. Counts the request against every rule it matches. */
+  /**
+   * The fault for this request, if any: of the rules that match and may fire, the most specific (the first added
+   * at a tie). Counts the request against every rule it matches.
+   */
   select(request: FaultCandidate): Fault | undefined {
-    let chosen: Fault | undefined;
+    let chosen: RuleState | undefined;
     for (const state of this.rules) {
       const { rule } = state;
       const matchesKind = state.kinds === undefined ? request.kind !== 'api' : state.kinds.includes(request.kind);
       if (!matchesKind) continue;
       if (rule.match?.tempUploadId !== undefined && rule.match.tempUploadId !== request.tempUploadId) continue;
       state.seen += 1;
-      const firstAt = rule.match?.nth ?? 1;
-      if (chosen === undefined && state.seen >= firstAt && state.fired < (rule.times ?? 1)) {
-        state.fired += 1;
-        chosen = rule.fault;
-      }
+      if (mayFire(state) && (chosen === undefined || state.specificity > chosen.specificity)) chosen = state;
     }
-    if (chosen !== undefined || this.random === undefined || request.kind === 'api') return chosen;
+    if (chosen !== undefined) {
+      chosen.fired += 1;
+      return chosen.rule.fault;
+    }
+    if (this.random === undefined || request.kind === 'api') return undefined;
     return this.randomFault(request, this.random);
   }
 
@@ -160,6 +199,7 @@ export class FaultEngine {
     if (random() >= this.probability) return undefined;
     const kind = this.randomKinds[Math.floor(random() * this.randomKinds.length)]!;
     const length = request.bodyLength ?? 0;
+    if (request.kind === 'rows') return randomRowsFault(kind, length, random);
     const afterBytes = length > 0 && random() < 0.5 ? Math.floor(random() * length) : undefined;
     switch (kind) {
       case 'status':
@@ -171,5 +211,20 @@ export class FaultEngine {
       default:
         return { kind };
     }
+  }
+}
+
+/** A random fault for a rows request: status and reset before or after processing; session kinds do nothing. */
+function randomRowsFault(kind: FaultKind, length: number, random: () => number): Fault | undefined {
+  const afterProcessing = random() < 0.5;
+  switch (kind) {
+    case 'status':
+      return afterProcessing ? { kind: 'status', status: 503, afterProcessing } : { kind: 'status', status: 503 };
+    case 'reset':
+      return afterProcessing ? { kind: 'reset' } : { kind: 'reset', afterBytes: Math.floor(random() * length) };
+    case 'stall':
+      return { kind: 'stall', ms: Math.floor(random() * 50) };
+    default:
+      return undefined;
   }
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import type { TableDefinition } from './options.js';
 import type { ByteStore, Blob, Digest } from './storage.js';
 import type { TempUploadInfo, TempUploadState } from './types.js';
 
@@ -16,6 +17,8 @@ export interface ResolvedEmulatorOptions {
   sessionTtlMs: number;
   now: () => number;
   errorShape: 'flat' | 'nested';
+  deleteResponse: 'json' | 'ok';
+  tables: Array<string | TableDefinition> | undefined;
   alignUnalignedChunks: boolean;
   storage: 'disk' | 'discard';
   separateUploadOrigin: boolean;
@@ -86,8 +89,6 @@ export function randomHex(bytes: number): string {
 
 export class EmulatorState {
   readonly records = new Map<string, TempUploadRecord>();
-  /** Names used so far, per lower-cased normalized table reference. */
-  private readonly names = new Map<string, Set<string>>();
   private lastGeneration = 0;
   /** Origin of upload URLs; set once the servers listen. */
   uploadOrigin = '';
@@ -96,10 +97,6 @@ export class EmulatorState {
     readonly store: ByteStore,
     readonly options: ResolvedEmulatorOptions,
   ) {}
-
-  isNameTaken(table: string, name: string): boolean {
-    return this.names.get(table.toLowerCase())?.has(name) ?? false;
-  }
 
   createTempUpload(table: string, name: string, declaredSize: number, resumable: boolean): TempUploadRecord {
     const id = randomHex(10);
@@ -115,10 +112,6 @@ export class EmulatorState {
       lock: new Mutex(),
     };
     this.records.set(id, record);
-    const key = table.toLowerCase();
-    let names = this.names.get(key);
-    if (names === undefined) this.names.set(key, (names = new Set()));
-    names.add(name);
     return record;
   }
 

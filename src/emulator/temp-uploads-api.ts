@@ -1,11 +1,16 @@
 /**
  * `POST /api/v1/tables/:tableReference/tempUploads`.
+ *
+ * A name may be used again in later requests, as the official clients do (they name a temp upload after its file,
+ * so every re-run, replace or rename asks for the same name again): each request creates new temp uploads with new
+ * ids, and earlier ones of the same name stay as they are. What stays refused is the same name twice in one
+ * request, which could not say which temp upload is which.
  * @module
  */
-import { formatTableReference, parseTableReference } from '../client/table-reference.js';
-import { TableReferenceError } from '../errors.js';
 import type { ApiContext, ApiRoute } from './api-routes.js';
 import type { Reply } from './errors-body.js';
+import type { TempUploadRecord } from './state.js';
+import { requestTable, tableKey } from './tables.js';
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
@@ -26,13 +31,8 @@ interface Requested {
 
 async function createTempUploads(context: ApiContext): Promise<Reply> {
   const { state } = context;
-  let table: string;
-  try {
-    table = formatTableReference(parseTableReference(context.params.tableReference!));
-  } catch (error) {
-    if (error instanceof TableReferenceError) return context.error(400, error.message);
-    throw error;
-  }
+  const table = requestTable(context);
+  if (typeof table !== 'string') return table;
 
   const body = await context.readJson();
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -59,8 +59,8 @@ async function createTempUploads(context: ApiContext): Promise<Reply> {
     if (size === undefined) return context.error(400, `${at}.size must be a non-negative integer number of bytes`);
     if (typeof name !== 'string' || name === '') return context.error(400, `${at}.name must be a non-empty string`);
     if (typeof resumable !== 'boolean') return context.error(400, `${at}.resumable must be a boolean`);
-    if (namesInRequest.has(name) || state.isNameTaken(table, name)) {
-      return context.error(400, `${at}.name ${JSON.stringify(name)} is already used by another temp upload of table ${table}`);
+    if (namesInRequest.has(name)) {
+      return context.error(400, `${at}.name ${JSON.stringify(name)} is already used by another temp upload of this request`);
     }
     namesInRequest.add(name);
     requested.push({ name, size, resumable });
@@ -79,3 +79,27 @@ export const tempUploadsRoute: ApiRoute = {
   scope: 'data.edit',
   handle: createTempUploads,
 };
+
+/** Whether a validation step answered a reply (an error) rather than the value asked for. */
+export function isReply(value: object): value is Reply {
+  return typeof (value as { status?: unknown }).status === 'number';
+}
+
+/**
+ * The completed temp upload `id` of `table`, or a 400 reply explaining why it cannot be used. `at` names the
+ * field in messages, e.g. `files[3].tempUploadId`.
+ */
+export function completedTempUpload(context: ApiContext, table: string, id: unknown, at: string): TempUploadRecord | Reply {
+  const { state } = context;
+  if (typeof id !== 'string' || id === '') return context.error(400, `${at} must be the id of a temp upload`);
+  const record = state.records.get(id);
+  if (record === undefined) return context.error(400, `${at} ${JSON.stringify(id)} is not a temp upload`);
+  if (tableKey(record.table) !== tableKey(table)) {
+    return context.error(400, `${at} ${JSON.stringify(id)} belongs to table ${record.table}, not ${table}`);
+  }
+  const current = state.refreshState(record);
+  if (current !== 'complete' || record.object === undefined) {
+    return context.error(400, `${at} ${JSON.stringify(id)} is not complete (its state is ${current}); upload its content first`);
+  }
+  return record;
+}

@@ -3,12 +3,12 @@
  * same protocol choice, retries and checksums as `uploadFile`.
  * @module
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RedivisClient } from '../client/redivis-client.js';
 import type { TempUpload } from '../client/temp-uploads.js';
-import { AbortError, ProtocolError, SizeMismatchError } from '../errors.js';
+import { AbortError, InvalidArgumentError, ProtocolError, SizeMismatchError } from '../errors.js';
 import { BufferSource, FileSource } from '../upload/file-source.js';
 import { DEFAULT_FILE_CHUNK_SIZE } from '../upload/file-upload.js';
 import { abortError, uploadSized } from '../upload/sized-upload.js';
@@ -71,7 +71,7 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
       }
       const data = await collect(content.stream, signal);
       if (data.length !== expectedSize) throw new SizeMismatchError(`${options.label}: the stream`, expectedSize, data.length);
-      return uploadSized(tempUpload, new BufferSource(data), data, { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+      return uploadSized(tempUpload, new BufferSource(data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
     }
     const stream = createTempUploadStream({ url: tempUpload.url, client, size: expectedSize, signal, checksums: { crc32c: true, md5: true } });
     stream.on('progress', (progress) => options.onConfirmed(progress.bytesConfirmed));
@@ -85,13 +85,20 @@ export async function putContent(tempUpload: TempUpload, content: FileContent, e
     const { size, md5, crc32c } = stream.result!;
     return { size, md5, crc32c };
   }
-  if (content.kind === 'buffer') return uploadSized(tempUpload, new BufferSource(content.data), content.data, { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+  if (content.kind === 'buffer') return uploadSized(tempUpload, new BufferSource(content.data), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
 
-  const handle = await open(content.path, 'r');
+  let handle: FileHandle;
+  try {
+    handle = await open(content.path, 'r');
+  } catch (cause) {
+    // Removed or made unreadable since it was listed: this file fails, typed, and the others go on.
+    const code = (cause as NodeJS.ErrnoException | null)?.code;
+    throw new InvalidArgumentError(content.path, 'a readable regular file', code ?? String(cause), { cause });
+  }
   try {
     const { size } = await handle.stat();
     if (size !== tempUpload.size) throw new SizeMismatchError(`The file ${JSON.stringify(content.path)} changed size since it was listed`, tempUpload.size, size);
-    return await uploadSized(tempUpload, new FileSource(handle, size, JSON.stringify(content.path), DEFAULT_FILE_CHUNK_SIZE), undefined, { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
+    return await uploadSized(tempUpload, new FileSource(handle, size, JSON.stringify(content.path)), { ...options, chunkSize: DEFAULT_FILE_CHUNK_SIZE });
   } finally {
     await handle.close();
   }

@@ -3,6 +3,7 @@
  * @module
  */
 import type { RedivisClient } from '../client/redivis-client.js';
+import { parseCount } from '../client/int64.js';
 import { ProtocolError, type RequestDetails } from '../errors.js';
 
 /** A file registered in a file index table. */
@@ -21,13 +22,6 @@ export interface RawFile {
   size: number;
 }
 
-function parseSize(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value !== 'string' || !/^(0|[1-9][0-9]*)$/.test(value)) return undefined;
-  const size = Number(value);
-  return Number.isSafeInteger(size) ? size : undefined;
-}
-
 /** Checks a `rawFileList` answer: one `rawFile` per registered file, in request order. */
 export function parseRawFileList(body: unknown, expected: number, request: RequestDetails, status: number): RawFile[] {
   const fail = (problem: string): never => {
@@ -44,7 +38,7 @@ export function parseRawFileList(body: unknown, expected: number, request: Reque
     for (const [field, value] of Object.entries({ id, uri, url, name, md5Hash })) {
       if (typeof value !== 'string') fail(`${at}.${field} is not a string`);
     }
-    const bytes = parseSize(size);
+    const bytes = parseCount(size);
     if (bytes === undefined) return fail(`${at}.size is not a non-negative integer`);
     return { id, uri, url, name, md5Hash, size: bytes } as RawFile;
   });

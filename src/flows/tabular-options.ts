@@ -8,32 +8,48 @@ import { extname } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
- * How Redivis reads a tabular upload: the body fields of `POST /tables/:ref/uploads`. Only the fields that are
- * given are sent; the defaults below are Redivis' own.
+ * The formats Redivis documents for tabular uploads. `'delimited'` covers csv, tsv and other separators;
+ * `'stream'` is for uploads filled row by row.
+ */
+export const TABULAR_UPLOAD_TYPES = [
+  'delimited',
+  'csv',
+  'tsv',
+  'ndjson',
+  'json',
+  'avro',
+  'parquet',
+  'orc',
+  'xls',
+  'xlsx',
+  'dta',
+  'sav',
+  'sas7bdat',
+  'shp',
+  'shp.zip',
+  'geojson',
+  'geojsonl',
+  'kml',
+  'stream',
+] as const;
+
+/** One of {@link TABULAR_UPLOAD_TYPES}. */
+export type TabularUploadType = (typeof TABULAR_UPLOAD_TYPES)[number];
+
+const TYPES: ReadonlySet<string> = new Set(TABULAR_UPLOAD_TYPES);
+
+/**
+ * How Redivis reads a tabular upload: the body fields of `POST /tables/:ref/uploads`. A field not given is sent
+ * as `null`, as the official clients do, which leaves Redivis' own default (the defaults below).
  */
 export interface TabularUploadOptions {
   /**
-   * Format of the data. `'stream'` is for uploads filled row by row, which this library does not do.
-   * @default inferred by Redivis from the name's extension (not sent)
+   * Format of the data (one of {@link TABULAR_UPLOAD_TYPES}; anything else is refused before any request).
+   * `'stream'` is for uploads filled row by row.
+   * @default inferred by Redivis from the name's extension (sent as null)
    */
-  type?:
-    | 'delimited'
-    | 'csv'
-    | 'tsv'
-    | 'ndjson'
-    | 'avro'
-    | 'parquet'
-    | 'orc'
-    | 'xls'
-    | 'xlsx'
-    | 'dta'
-    | 'sav'
-    | 'sas7bdat'
-    | 'shp'
-    | 'geojson'
-    | 'kml'
-    | 'stream'
-    | (string & {});
+  // `string & {}` keeps editor completion of the known values while a string variable still type-checks.
+  type?: TabularUploadType | (string & {});
   /**
    * Field delimiter of delimited files; `null` asks Redivis to detect it.
    * @default null (detected)
@@ -71,12 +87,12 @@ export interface TabularUploadOptions {
   escapeCharacter?: string;
   /**
    * Values read as null.
-   * @default Redivis' defaults (not sent)
+   * @default Redivis' defaults (sent as null)
    */
   nullMarkers?: string[];
   /**
    * Column names and types; Redivis uses it only with `type: 'stream'`.
-   * @default none (not sent)
+   * @default none (sent as null)
    */
   schema?: Array<{
     /** Column name. */
@@ -86,7 +102,7 @@ export interface TabularUploadOptions {
   }>;
   /**
    * Metadata of the upload's variables, as Redivis documents it.
-   * @default none (not sent)
+   * @default none (sent as null)
    */
   metadata?: Record<string, unknown>;
 }
@@ -103,7 +119,7 @@ export function tabularBody(options: TabularUploadOptions): Record<string, unkno
   const body: Record<string, unknown> = {};
   const { type, delimiter, nullMarkers, schema, metadata } = options;
   if (type !== undefined) {
-    if (typeof type !== 'string' || type === '') throw new InvalidArgumentError('type', 'a non-empty string such as csv or parquet', type);
+    if (typeof type !== 'string' || !TYPES.has(type)) throw new InvalidArgumentError('type', `one of ${TABULAR_UPLOAD_TYPES.join(', ')}`, type);
     body.type = type;
   }
   if (delimiter !== undefined) {
@@ -143,6 +159,33 @@ export function tabularBody(options: TabularUploadOptions): Record<string, unkno
     if (!isPlainObject(metadata)) throw new InvalidArgumentError('metadata', 'a plain object', metadata);
     body.metadata = metadata;
   }
+  return body;
+}
+
+/** Every field of `POST /tables/:ref/uploads` besides `name`, in the order the official client sends them. */
+const UPLOAD_BODY_FIELDS = [
+  'type',
+  'schema',
+  'metadata',
+  'hasHeaderRow',
+  'skipBadRecords',
+  'hasQuotedNewlines',
+  'allowJaggedRows',
+  'quoteCharacter',
+  'escapeCharacter',
+  'nullMarkers',
+  'delimiter',
+  'tempUploadId',
+  'transferSpecification',
+] as const;
+
+/**
+ * The body of `POST /tables/:ref/uploads` as the API documents it and the official client sends it: every field
+ * present, those not given as `null` (Redivis' default; `type: null` infers the type from the name).
+ */
+export function uploadRequestBody(name: string, given: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = { name };
+  for (const field of UPLOAD_BODY_FIELDS) body[field] = given[field] ?? null;
   return body;
 }
 

@@ -83,12 +83,14 @@ export function formatRangeHeader(persisted: number): string | undefined {
 
 /**
  * Parses a `308` response's `Range` header into the number of bytes persisted. An absent header means 0.
- * Returns `undefined` when the header is present but malformed (not `bytes=0-E`); callers raise a protocol error.
+ * Returns `undefined` when the header is present but malformed (not `bytes=0-E`, the unit in any case); callers raise
+ * a protocol error.
  */
 export function parseRangeHeader(header: string | string[] | undefined): number | undefined {
   if (header === undefined) return 0;
   if (Array.isArray(header)) return header.length === 1 ? parseRangeHeader(header[0]) : undefined;
-  const match = /^bytes=0-(\d+)$/.exec(header.trim());
+  // Range units are case-insensitive (RFC 9110, section 14.1).
+  const match = /^bytes=0-(\d+)$/i.exec(header.trim());
   if (!match) return undefined;
   const last = toSafeInteger(match[1]!);
   return last === undefined ? undefined : last + 1;

@@ -8,18 +8,16 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { debuglog } from 'node:util';
 import {
   AbortError,
-  InvalidArgumentError,
   NetworkError,
   RedivisUploadError,
   SessionCancelledError,
   SessionExpiredError,
-  UnsafeUrlError,
   UploadHttpError,
   type RequestDetails,
 } from '../errors.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../client/options.js';
+import { toRequestError } from '../util/failures.js';
 import { redactUrl } from '../util/redact.js';
-import { tlsFailureCode } from '../util/tls.js';
 import { parseRetryAfter } from '../util/retry.js';
 
 /** Debug output of the upload layer; enable with `NODE_DEBUG=redivis-upload`. */
@@ -60,70 +58,6 @@ export interface Exchange {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-}
-
-/** Errors of the transport (socket, DNS, timeouts, truncated responses) that say nothing about the request itself. */
-const NETWORK_CODES = new Set([
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_INFO',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EADDRNOTAVAIL',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-/** Codes of undici's per-request timeouts, used to recognize a single request's timeout among causes. */
-export const REQUEST_TIMEOUT_CODES: ReadonlySet<string> = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/** Whether `error` is a transport failure worth reporting as {@link NetworkError}. */
-export function isTransportFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = errorCode(error);
-  if (code !== undefined && NETWORK_CODES.has(code)) return true;
-  if (error.name === 'SocketError' || /other side closed/i.test(error.message)) return true;
-  // Aggregate connection failures (IPv4 and IPv6 both refused) carry the code on each member only.
-  if (error instanceof AggregateError) return error.errors.some(isTransportFailure);
-  return false;
-}
-
-/** Turns whatever a request threw into a library error. `signal` decides whether it was an abort. */
-export function mapRequestFailure(error: unknown, details: RequestDetails, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted) return new AbortError(undefined, { cause: signal.reason ?? error });
-  if (error instanceof RedivisUploadError) return error;
-  const tls = tlsFailureCode(error);
-  if (tls !== undefined) return new UnsafeUrlError(`${details.method} ${details.path}: TLS certificate verification failed (${tls})`, { cause: error });
-  if (isTransportFailure(error)) return new NetworkError(details, error);
-  const code = errorCode(error);
-  if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
-    return new InvalidArgumentError('dispatcher', 'an open undici Dispatcher', 'a closed or destroyed one', { cause: error });
-  }
-  if (code === 'UND_ERR_INVALID_ARG') {
-    return new InvalidArgumentError('request', 'valid request headers and body', (error as Error).message, { cause: error });
-  }
-  if (code?.startsWith('UND_ERR') || code?.startsWith('E')) return new NetworkError(details, error);
-  return error;
 }
 
 /** `ctx.headers` with lower-cased names, then `own` on top. */
@@ -174,7 +108,7 @@ export async function exchange(
     const text = await drain(response.body);
     return { status: response.statusCode, headers: response.headers, text };
   } catch (error) {
-    const mapped = mapRequestFailure(error, details, ctx.signal);
+    const mapped = toRequestError(error, details, ctx.signal);
     // A NetworkError's message already names the request.
     if (mapped instanceof NetworkError) debug('%s', mapped.message);
     else debug('%s %s failed: %s', method, details.path, mapped instanceof Error ? mapped.message : String(mapped));

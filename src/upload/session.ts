@@ -22,14 +22,22 @@ import { debug, exchange, headerValue, statusError, type Exchange, type SessionC
 
 export type { SessionContext } from './session-http.js';
 
-/** The object a completed upload produced, as the server describes it. */
+/** The object a completed upload produced, as the server describes it. Every field is what the server reported. */
 export interface StoredObject {
-  /** Size in bytes (the server sends a decimal string; this is the number). */
-  size: number;
+  /**
+   * Size in bytes (the server sends a decimal string; this is the number). Undefined when the answer does not say:
+   * GCS leaves `size` out of the object of a 0-byte upload, and an XML simple `PUT` may answer with no body.
+   */
+  size: number | undefined;
   /** Base64 MD5 of the content, when the server reported one. */
   md5Hash: string | undefined;
   /** Base64 big-endian CRC32C of the content, when the server reported one. */
   crc32c: string | undefined;
+  /**
+   * True when the answer was meant to describe the object but could not be read (a truncated or unparsable JSON
+   * body, a `size` that is not a byte count): ask the session again rather than trust or refuse it.
+   */
+  malformed: boolean;
   /** The whole object resource as received (or, for a body-less answer, the values read from its headers). */
   raw: Record<string, unknown>;
 }
@@ -51,12 +59,15 @@ export type SessionStatus =
       object: StoredObject;
     };
 
-/** One chunk to send: bytes `[start, start + length)` of the object, as a list of buffers. */
+/** One chunk to send: bytes `[start, start + length)` of the object. */
 export interface ChunkToSend {
   /** Offset of the first byte in the object. */
   start: number;
-  /** The bytes, in order. They are sent as one body without being copied together. */
-  buffers: readonly Buffer[];
+  /**
+   * The bytes, in order: a list of buffers, or an iterable (sync or async) that yields exactly `length` bytes. They
+   * are sent as one body without being copied together.
+   */
+  buffers: readonly Buffer[] | Iterable<Buffer> | AsyncIterable<Buffer>;
   /** Total length of `buffers`, in bytes; at least 1. */
   length: number;
   /**
@@ -139,9 +150,11 @@ export async function putChunk(sessionUrl: string, ctx: SessionContext, chunk: C
   if (!Number.isSafeInteger(length) || length < 1) {
     throw new InvalidArgumentError('chunk.length', 'a positive safe integer (use queryStatus for an empty request)', length);
   }
-  const actual = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
-  if (actual !== length) {
-    throw new InvalidArgumentError('chunk.buffers', `buffers totalling chunk.length (${length}) bytes`, `${actual} bytes`);
+  if (Array.isArray(buffers)) {
+    const actual = (buffers as readonly Buffer[]).reduce((sum, buffer) => sum + buffer.length, 0);
+    if (actual !== length) {
+      throw new InvalidArgumentError('chunk.buffers', `buffers totalling chunk.length (${length}) bytes`, `${actual} bytes`);
+    }
   }
   if (total !== undefined && (!Number.isSafeInteger(total) || total < start + length)) {
     throw new InvalidArgumentError('chunk.total', `undefined or a safe integer >= start + length (${start + length})`, total);
@@ -153,7 +166,8 @@ export async function putChunk(sessionUrl: string, ctx: SessionContext, chunk: C
     'content-range': contentRange,
   };
   if (hashHeader !== undefined) headers['x-goog-hash'] = hashHeader;
-  const response = await exchange('PUT', sessionUrl, ctx, headers, inOrder(buffers));
+  const body = Array.isArray(buffers) ? inOrder(buffers as readonly Buffer[]) : (buffers as Iterable<Buffer> | AsyncIterable<Buffer>);
+  const response = await exchange('PUT', sessionUrl, ctx, headers, body);
   return interpret(details('PUT', sessionUrl), contentRange, response);
 }
 
@@ -190,7 +204,7 @@ function interpret(request: RequestDetails, contentRange: string, response: Exch
     return { complete: false, persisted };
   }
   debug('PUT %s %s -> %d', request.path, contentRange, status);
-  if (isSuccess(status)) return { complete: true, object: parseStoredObject(request, response) };
+  if (isSuccess(status)) return { complete: true, object: parseStoredObject(response) };
   throw statusError(request, response);
 }
 
@@ -234,7 +248,7 @@ export async function putSimple(
   const payload = Buffer.isBuffer(body) ? body : exactly(body(), length);
   const response = await exchange('PUT', url, ctx, headers, payload);
   debug('PUT %s (simple, %d bytes) -> %d', request.path, length, response.status);
-  if (isSuccess(response.status)) return parseStoredObject(request, response);
+  if (isSuccess(response.status)) return parseStoredObject(response);
   throw statusError(request, response);
 }
 
@@ -259,28 +273,31 @@ function parseSize(value: unknown): number | undefined {
 
 /**
  * Reads the object a completion answer describes: the JSON object resource, or, when the body is not JSON (the
- * XML API answers with headers only), `x-goog-stored-content-length` and `x-goog-hash`.
+ * XML API answers with headers only), `x-goog-stored-content-length` and `x-goog-hash`. Never throws: what cannot
+ * be read is marked `malformed`, and what is absent stays undefined.
  */
-function parseStoredObject(request: RequestDetails, response: Exchange): StoredObject {
-  let raw: Record<string, unknown> | undefined;
+function parseStoredObject(response: Exchange): StoredObject {
   const text = response.text.trim();
-  if (text.startsWith('{')) {
+  let raw: Record<string, unknown> | undefined;
+  let malformed = false;
+  if (text !== '') {
     try {
       const parsed: unknown = JSON.parse(text);
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) raw = parsed as Record<string, unknown>;
+      else malformed = true;
     } catch {
-      raw = undefined;
+      // A body that is not JSON is an XML answer or plain text unless it starts like a JSON object (a truncated one).
+      malformed = text.startsWith('{');
     }
   }
   const fromHeaders = objectFromHeaders(response.headers);
-  const size = parseSize(raw?.['size']) ?? (raw?.['size'] === undefined ? fromHeaders.size : undefined);
-  if (size === undefined) {
-    const shown = raw ? JSON.stringify(raw['size']) ?? 'undefined' : 'no JSON object resource';
-    throw new ProtocolError(`the completed upload's answer has no valid size (${shown})`, request, response.status);
-  }
+  const reportedSize = raw?.['size'];
+  let size = reportedSize === undefined ? fromHeaders.size : parseSize(reportedSize);
+  if (reportedSize !== undefined && size === undefined) malformed = true;
+  if (malformed) size = undefined;
   const md5Hash = typeof raw?.['md5Hash'] === 'string' ? raw['md5Hash'] : fromHeaders.md5;
   const crc32c = typeof raw?.['crc32c'] === 'string' ? raw['crc32c'] : fromHeaders.crc32c;
-  return { size, md5Hash, crc32c, raw: raw ?? { size: String(size), md5Hash, crc32c } };
+  return { size, md5Hash, crc32c, malformed, raw: raw ?? { ...(size === undefined ? {} : { size: String(size) }), md5Hash, crc32c } };
 }
 
 function objectFromHeaders(headers: IncomingHttpHeaders): { size?: number; md5?: string; crc32c?: string } {

@@ -1,33 +1,44 @@
 /**
  * Sending content of known size (a file read by offset, or a Buffer) into a temp upload that already exists, with
- * the protocol the server chose for it, retries, and checksums verified against the server's. Shared by
- * `uploadFile` and `addFiles`.
+ * the protocol the server chose for it: one `PUT` for a simple temp upload, the session driver for a resumable one.
+ * Shared by `uploadFile`, `uploadToTable` and `addFiles`. Since the content can be read again from its start, a
+ * session that expires or is terminated meanwhile is replaced by a new temp upload (when the caller can make one).
  * @module
  */
 import type { RedivisClient } from '../client/redivis-client.js';
 import type { TempUpload } from '../client/temp-uploads.js';
-import { AbortError, DataLossError, IntegrityError, ProtocolError, SizeMismatchError } from '../errors.js';
+import { AbortError, IntegrityError, SessionExpiredError } from '../errors.js';
 import { redactUrl } from '../util/redact.js';
-import { uploadResumable } from './file-resumable.js';
-import { ContentHashes, type FileSource, type UploadSource } from './file-source.js';
+import { compareChecksums } from './completion.js';
+import { BufferSource, FileSource } from './file-source.js';
 import { Recovery, type RetryNotice } from './recovery.js';
-import { cancelSession, putSimple, type SessionContext, type StoredObject } from './session.js';
+import { SessionDriver } from './session-driver.js';
+import { putSimple, type SessionContext } from './session.js';
 import { debug } from './session-http.js';
 
-/** Longest wait for the best-effort cancellation of an abandoned session, in milliseconds. */
-const CANCEL_TIMEOUT_MS = 5_000;
+/** New temp uploads made, at most, after the session of the first one expired or was terminated. */
+export const MAX_RENEWALS = 2;
 
 export interface SizedUploadOptions {
   client: RedivisClient;
   signal: AbortSignal | undefined;
   /** Names the content in errors. */
   label: string;
-  /** Bytes per chunk of a resumable upload. */
+  /** The unit and smallest size of a resumable request, bytes. */
   chunkSize: number;
+  /** The most bytes per resumable request; undefined: the whole rest, once the link is measured. */
+  maxRequestSize?: number | undefined;
+  /** Longest wait on the server without progress, ms. */
+  stallTimeoutMs?: number | undefined;
   /** Called with the bytes the server has confirmed so far, ending with the size. */
   onConfirmed: (bytes: number) => void;
-  /** Called before each retry of an upload request. */
+  /** Called before each retry of an upload request, and before sending to a renewed temp upload. */
   onRetry?: ((notice: RetryNotice) => void) | undefined;
+  /**
+   * Makes a new temp upload like the first one, for when its session expires or is terminated; without it such a
+   * failure is final.
+   */
+  renew?: (() => Promise<TempUpload>) | undefined;
 }
 
 /** What the server stored, verified against the local checksums. */
@@ -35,6 +46,8 @@ export interface StoredSummary {
   size: number;
   md5: string;
   crc32c: string;
+  /** The temp upload that holds the content: the first one, or the one that replaced it. */
+  tempUpload: TempUpload;
 }
 
 /** The failure to report: an abort wins over whatever the aborted request failed with. */
@@ -43,95 +56,63 @@ export function abortError(signal: AbortSignal | undefined, error: unknown): unk
 }
 
 /**
- * Uploads `source` into `tempUpload`: one PUT (repeated from byte 0 after a retryable failure) when the temp upload
- * is simple, a resumable session otherwise. `buffer` is the content when it is in memory (its checksums then go in
- * `X-Goog-Hash` of a simple PUT too).
+ * Uploads `source` into `tempUpload` and verifies what the server stored (size, CRC32C, MD5 where it reports them;
+ * every value is also computed locally).
  */
-export async function uploadSized(tempUpload: TempUpload, source: UploadSource, buffer: Buffer | undefined, options: SizedUploadOptions): Promise<StoredSummary> {
+export async function uploadSized(tempUpload: TempUpload, source: FileSource | BufferSource, options: SizedUploadOptions): Promise<StoredSummary> {
+  let current = tempUpload;
+  for (let renewal = 0; ; renewal++) {
+    try {
+      const stored = await uploadOnce(current, source, options);
+      return { ...stored, tempUpload: current };
+    } catch (error) {
+      const failure = abortError(options.signal, error);
+      if (!(failure instanceof SessionExpiredError) || options.renew === undefined || renewal >= MAX_RENEWALS) throw failure;
+      debug('%s: %s; sending again to a new temp upload', options.label, failure.message);
+      options.onRetry?.({ attempt: renewal + 1, delayMs: 0, error: failure });
+      current = await options.renew();
+    }
+  }
+}
+
+async function uploadOnce(tempUpload: TempUpload, source: FileSource | BufferSource, options: SizedUploadOptions): Promise<Omit<StoredSummary, 'tempUpload'>> {
   const { client, signal, label } = options;
-  const size = source.size;
   const contextFor = (url: string): SessionContext => ({
     dispatcher: client.dispatcher,
     headers: client.uploadHeaders(url),
-    signal,
     requestTimeoutMs: client.requestTimeoutMs,
   });
-  let reported = -1;
-  const confirm = (bytes: number): void => {
-    reported = bytes;
-    options.onConfirmed(bytes);
-  };
-
-  let hashes = new ContentHashes();
-  let stored: StoredObject;
+  const size = source.size;
   if (tempUpload.resumable) {
-    let sessionUrl: string | undefined;
-    try {
-      stored = await uploadResumable({
-        url: tempUpload.url,
-        urlContext: contextFor(tempUpload.url),
-        sessionContext: contextFor,
-        source,
-        hashes,
-        chunkSize: options.chunkSize,
-        retry: client.retry,
-        signal,
-        label,
-        onSession: (url) => {
-          sessionUrl = url;
-        },
-        onConfirmed: confirm,
-        onRetry: options.onRetry,
-      });
-    } catch (error) {
-      const failure = abortError(signal, error);
-      if (sessionUrl !== undefined && abandonsSession(failure)) await cancelQuietly(sessionUrl, contextFor(sessionUrl));
-      throw failure;
-    }
-  } else {
-    const ctx = contextFor(tempUpload.url);
-    const backoff = new Recovery({ retry: client.retry, label, signal, onRetry: options.onRetry });
-    if (buffer !== undefined) {
-      hashes.feed(0, buffer);
-      const header = hashes.digest().header;
-      stored = await backoff.retrying(() => putSimple(tempUpload.url, ctx, buffer, size, { hashHeader: header }));
-    } else {
-      const file = source as FileSource;
-      stored = await backoff.retrying(() => {
-        // A retried PUT reads the file again from byte 0, so its checksums start over too.
-        const attempt = new ContentHashes();
-        hashes = attempt;
-        return putSimple(tempUpload.url, ctx, () => file.stream((piece) => attempt.feed(attempt.hashedUpTo, piece)), size);
-      });
-    }
-  }
-  if (reported !== size) confirm(size);
-  return verify(stored, size, hashes);
-}
-
-/** Failures after which the session can never be completed by this call, so it is cancelled. */
-function abandonsSession(error: unknown): boolean {
-  return error instanceof AbortError || error instanceof SizeMismatchError || error instanceof DataLossError || error instanceof ProtocolError;
-}
-
-async function cancelQuietly(sessionUrl: string, ctx: SessionContext): Promise<void> {
-  try {
-    await cancelSession(sessionUrl, {
-      ...ctx,
-      signal: undefined,
-      requestTimeoutMs: Math.min(ctx.requestTimeoutMs ?? CANCEL_TIMEOUT_MS, CANCEL_TIMEOUT_MS),
+    const driver = new SessionDriver({
+      target: { kind: 'start', url: tempUpload.url },
+      source,
+      declaredSize: size,
+      sizing: { chunkSize: options.chunkSize, maxRequestSize: options.maxRequestSize, sized: true, memoryLimit: 0, spillLimit: 0 },
+      context: contextFor,
+      retry: client.retry,
+      stallTimeoutMs: options.stallTimeoutMs ?? Number.POSITIVE_INFINITY,
+      signal: signal ?? new AbortController().signal,
+      label,
+      onConfirmed: options.onConfirmed,
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
     });
-  } catch (error) {
-    debug('cancelling %s failed: %s', redactUrl(sessionUrl), error instanceof Error ? error.message : String(error));
+    const outcome = await driver.run();
+    const local = source.digest()!;
+    return { size, md5: outcome.md5 ?? local.md5!, crc32c: outcome.crc32c ?? local.crc32c! };
   }
-}
 
-/** Compares the server's object with what was sent; returns the values to report. */
-function verify(stored: StoredObject, size: number, hashes: ContentHashes): StoredSummary {
-  if (stored.size !== size) throw new IntegrityError('size', String(size), String(stored.size));
-  if (hashes.hashedUpTo !== size) throw new IntegrityError('size', String(size), `${hashes.hashedUpTo} bytes read`);
-  const local = hashes.digest();
-  if (stored.crc32c !== undefined && stored.crc32c !== local.crc32c) throw new IntegrityError('crc32c', local.crc32c, stored.crc32c);
-  if (stored.md5Hash !== undefined && stored.md5Hash !== local.md5) throw new IntegrityError('md5', local.md5, stored.md5Hash);
-  return { size, md5: stored.md5Hash ?? local.md5, crc32c: stored.crc32c ?? local.crc32c };
+  const ctx = { ...contextFor(tempUpload.url), ...(signal ? { signal } : {}) };
+  const recovery = new Recovery({ retry: client.retry, label, signal, ...(options.onRetry ? { onRetry: options.onRetry } : {}) });
+  const stored =
+    source instanceof BufferSource
+      ? await recovery.retrying((attemptSignal) => putSimple(tempUpload.url, { ...ctx, signal: attemptSignal }, source.data, size, { hashHeader: source.digestAll().header }))
+      : // A retried PUT reads the file again from byte 0, and its checksums start over with it.
+        await recovery.retrying((attemptSignal) => putSimple(tempUpload.url, { ...ctx, signal: attemptSignal }, () => source.stream(), size));
+  debug('%s: simple PUT to %s stored %s bytes', label, redactUrl(tempUpload.url), stored.size ?? 'an unreported number of');
+  const local = source.digest();
+  if (stored.size !== undefined && stored.size !== size) throw new IntegrityError('size', String(size), String(stored.size));
+  compareChecksums(stored, local);
+  options.onConfirmed(size);
+  return { size, md5: stored.md5Hash ?? local!.md5!, crc32c: stored.crc32c ?? local!.crc32c! };
 }

@@ -2,6 +2,7 @@
  * Options of {@link createTempUploadStream}, their defaults and their validation, in one place.
  * @module
  */
+import { tmpdir } from 'node:os';
 import type { Dispatcher } from 'undici';
 import type { RedivisClient } from '../client/redivis-client.js';
 import { formatTableReference, type TableReferenceInput } from '../client/table-reference.js';
@@ -13,14 +14,53 @@ import type { ChecksumOptions } from './checksums.js';
 
 /** 8 MiB, Google's recommended minimum chunk for throughput. */
 export const DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024;
+/** Bytes the stream holds in memory by default: two 16 MiB requests, one in flight while the next fills. */
+export const DEFAULT_MEMORY_LIMIT = 32 * 1024 * 1024;
+/** Bytes the stream may spill to disk by default, when measurements show that larger requests pay off. */
+export const DEFAULT_SPILL_BYTES = 256 * 1024 * 1024;
+
+/** Where the stream may spill its replay buffer, and how much. */
+export interface SpillOptions {
+  /**
+   * Folder of the temp file. The file is removed when the upload ends, however it ends; on POSIX systems it is
+   * unlinked as soon as it is open, so even a killed process leaves nothing behind.
+   * @default os.tmpdir()
+   */
+  directory?: string;
+  /**
+   * Most bytes kept in the file at once, in bytes.
+   * @default 268435456 (256 MiB)
+   */
+  maxBytes?: number;
+}
 
 /** Options shared by every way of telling the stream where to send. */
 export interface TempUploadStreamCommonOptions {
   /**
-   * Bytes per chunk `PUT`: a positive multiple of 256 KiB (262144). The stream holds at most about two chunks.
+   * The unit of requests, a positive multiple of 256 KiB (262144): every request but the last carries a whole
+   * number of chunks, at least one, so this is also the smallest request.
    * @default `8388608` (8 MiB)
    */
   chunkSize?: number;
+  /**
+   * The most bytes one request carries. By default requests are as large as the data at hand and the link allow:
+   * half the memory limit, and, when the measured bandwidth and round trip show that larger ones pay off, up to
+   * 20 round trips' worth of bytes (spilled to disk). `maxRequestSize: chunkSize` sends fixed-size chunks.
+   * @default measured (see the README's "How the stream behaves")
+   */
+  maxRequestSize?: number;
+  /**
+   * Bytes the replay buffer holds in memory. Writes wait (backpressure) when it is full and nothing may spill.
+   * Memory stays below this plus 4 MiB of pending disk writes plus the largest single write.
+   * @default `33554432` (32 MiB), or `2 × chunkSize` when that is larger
+   */
+  memoryLimit?: number;
+  /**
+   * Lets the replay buffer overflow into a temp file, so one request can carry more than memory holds. It is used
+   * only when the measured link makes larger requests pay off (never on a fast loopback); `false` turns it off.
+   * @default `{ directory: os.tmpdir(), maxBytes: 268435456 }`
+   */
+  spill?: SpillOptions | false;
   /**
    * Exact size of the data in bytes, when known. It is sent as the total from the first request, and a stream that
    * ends short or runs long fails with a `SizeMismatchError` before anything is finalized.
@@ -32,8 +72,10 @@ export interface TempUploadStreamCommonOptions {
   /** Retry policy for upload requests. @default the client's `retry`, else the {@link RetryOptions} defaults */
   retry?: RetryOptions;
   /**
-   * The longest the upload may go without the server's persisted offset advancing (retries included), in
-   * milliseconds.
+   * The longest the upload may wait on the server without its persisted offset advancing, in milliseconds:
+   * requests in flight, status queries and the waits between retries count; waiting for the source does not. A
+   * request still in flight when it runs out is cut off, and the stream fails with `TimeoutError` (the session is
+   * kept, so it can be resumed).
    * @default `600000` (10 minutes)
    */
   stallTimeoutMs?: number;
@@ -87,6 +129,12 @@ export interface TempUploadSessionTarget extends TempUploadStreamCommonOptions {
    */
   offset?: number;
   /**
+   * The temp upload's id, kept from the first stream ({@link TempUploadStream.tempUploadId}), so that
+   * `result.tempUploadId` is set after the resumption too.
+   * @default undefined
+   */
+  tempUploadId?: string;
+  /**
    * Supplies User-Agent, the token (only for session URLs on the API's own site), retries, the request timeout and
    * the dispatcher.
    * @default none (no token is sent; the User-Agent, retries and timeouts take their defaults)
@@ -116,7 +164,7 @@ export type TempUploadStreamOptions = TempUploadUrlTarget | TempUploadSessionTar
 /** The one destination of a stream, after validation. */
 export type ResolvedTarget =
   | { kind: 'url'; url: string }
-  | { kind: 'session'; sessionUrl: string; offset: number }
+  | { kind: 'session'; sessionUrl: string; offset: number; tempUploadId: string | undefined }
   | { kind: 'table'; table: TableReferenceInput; name: string; sizeHint: number | undefined };
 
 /** {@link TempUploadStreamOptions} after validation, with every default filled in (same units). */
@@ -124,6 +172,9 @@ export interface ResolvedStreamOptions {
   target: ResolvedTarget;
   client: RedivisClient | undefined;
   chunkSize: number;
+  maxRequestSize: number | undefined;
+  memoryLimit: number;
+  spill: Required<SpillOptions> | undefined;
   size: number | undefined;
   checksums: Required<ChecksumOptions>;
   retry: ResolvedRetryOptions;
@@ -165,7 +216,15 @@ export function resolveStreamOptions(options: TempUploadStreamOptions): Resolved
   if (raw.url !== undefined) {
     target = { kind: 'url', url: checkUrl('url', raw.url) };
   } else if (raw.sessionUrl !== undefined) {
-    target = { kind: 'session', sessionUrl: checkUrl('sessionUrl', raw.sessionUrl), offset: optionalCount('offset', raw.offset, 0) ?? 0 };
+    if (raw.tempUploadId !== undefined && (typeof raw.tempUploadId !== 'string' || raw.tempUploadId === '')) {
+      throw new InvalidArgumentError('tempUploadId', 'a non-empty string', raw.tempUploadId);
+    }
+    target = {
+      kind: 'session',
+      sessionUrl: checkUrl('sessionUrl', raw.sessionUrl),
+      offset: optionalCount('offset', raw.offset, 0) ?? 0,
+      tempUploadId: raw.tempUploadId,
+    };
   } else {
     if (client === undefined) throw new InvalidArgumentError('client', 'a RedivisClient (required with table)', client);
     if (typeof raw.name !== 'string' || raw.name === '') throw new InvalidArgumentError('name', 'a non-empty string', raw.name);
@@ -185,10 +244,19 @@ export function resolveStreamOptions(options: TempUploadStreamOptions): Resolved
     throw new InvalidArgumentError('signal', 'an AbortSignal', raw.signal);
   }
 
+  const maxRequestSize = optionalCount('maxRequestSize', raw.maxRequestSize, chunkSize);
+  if (maxRequestSize !== undefined && maxRequestSize % chunkSize !== 0) {
+    throw new InvalidArgumentError('maxRequestSize', `a multiple of chunkSize (${chunkSize})`, maxRequestSize);
+  }
+  const memoryLimit = optionalCount('memoryLimit', raw.memoryLimit, chunkSize) ?? Math.max(DEFAULT_MEMORY_LIMIT, 2 * chunkSize);
+
   return {
     target,
     client,
     chunkSize,
+    maxRequestSize,
+    memoryLimit,
+    spill: resolveSpill(raw.spill),
     size: optionalCount('size', raw.size, 0),
     checksums: { crc32c: checksums.crc32c !== false, md5: checksums.md5 === true },
     retry: raw.retry !== undefined ? resolveRetryOptions(raw.retry) : (client?.retry ?? resolveRetryOptions(undefined)),
@@ -198,6 +266,20 @@ export function resolveStreamOptions(options: TempUploadStreamOptions): Resolved
     dispatcher: raw.dispatcher ?? client?.dispatcher,
     highWaterMark: optionalCount('highWaterMark', raw.highWaterMark, 1) ?? 65_536,
   };
+}
+
+function resolveSpill(value: unknown): Required<SpillOptions> | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return { directory: tmpdir(), maxBytes: DEFAULT_SPILL_BYTES };
+  if (value === null || typeof value !== 'object') {
+    throw new InvalidArgumentError('spill', 'false or an object like { directory?: string, maxBytes?: number }', value);
+  }
+  const { directory, maxBytes } = value as SpillOptions;
+  if (directory !== undefined && (typeof directory !== 'string' || directory === '')) {
+    throw new InvalidArgumentError('spill.directory', 'a folder path', directory);
+  }
+  const bytes = optionalCount('spill.maxBytes', maxBytes, 0) ?? DEFAULT_SPILL_BYTES;
+  return bytes === 0 ? undefined : { directory: directory ?? tmpdir(), maxBytes: bytes };
 }
 
 function checkUrl(name: string, value: unknown): string {

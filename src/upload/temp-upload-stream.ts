@@ -1,87 +1,117 @@
 /**
- * `createTempUploadStream()`: a Writable that uploads data of unknown length through the resumable protocol,
- * holding at most about two chunks, and recovers from interruptions by asking the server where it stands.
+ * `createTempUploadStream()`: a Writable that uploads data of unknown length through the resumable protocol. It is
+ * a thin adapter: writes go into a {@link ReplayBuffer}, and one {@link SessionDriver} sends from it.
  * @module
  */
 import { Writable } from 'node:stream';
-import { debuglog } from 'node:util';
-import {
-  AbortError,
-  DataLossError,
-  IntegrityError,
-  ProtocolError,
-  RedivisUploadError,
-  SizeMismatchError,
-} from '../errors.js';
-import { redactUrl } from '../util/redact.js';
-import type { ByteQueue } from './byte-queue.js';
-import { StreamIntake } from './stream-intake.js';
-import { Recovery } from './recovery.js';
-import { cancelSession, putChunk, queryStatus, startSession, type SessionContext, type SessionStatus, type StoredObject } from './session.js';
+import { AbortError, InvalidArgumentError, RedivisUploadError, SizeMismatchError } from '../errors.js';
+import { defaultUserAgent } from '../client/user-agent.js';
+import { ReplayBuffer, SLAB_SIZE } from './replay-buffer.js';
+import { SessionDriver, type DriverOptions } from './session-driver.js';
+import type { SessionContext } from './session.js';
 import {
   resolveStreamOptions,
   type ResolvedStreamOptions,
   type TempUploadResult,
   type TempUploadStreamOptions,
   type UploadProgress,
+  type UploadRetry,
 } from './stream-options.js';
 
 export type { TempUploadResult, UploadProgress, UploadRetry } from './stream-options.js';
-import { defaultUserAgent } from '../client/user-agent.js';
-
-const debug = debuglog('redivis-upload');
 
 /** The completion callback Node passes to a Writable's implementation hooks. */
 type Callback = (error?: Error | null) => void;
 
+/** The stream's own events and their payloads. */
+export interface TempUploadStreamEvents {
+  /** The session exists (or was joined): keep the URL to resume after a crash. */
+  session: [sessionUrl: string];
+  /** The server confirmed more bytes (and once at completion). */
+  progress: [progress: UploadProgress];
+  /** A request failed and will be tried again after `delayMs`. */
+  retry: [retry: UploadRetry];
+}
+
+/** The events every Writable has: `error` gets an `Error`, `pipe`/`unpipe` the source, the rest nothing. */
+type WritableEventName = 'close' | 'drain' | 'error' | 'finish' | 'pipe' | 'unpipe';
+
+/** Every event name of {@link TempUploadStream}. */
+export type TempUploadStreamEventName = keyof TempUploadStreamEvents | WritableEventName;
+
+/** The listener of an event: typed payloads for the stream's own events and for `error`. */
+export type TempUploadStreamListener<K extends TempUploadStreamEventName> = K extends keyof TempUploadStreamEvents
+  ? (...args: TempUploadStreamEvents[K]) => void
+  : K extends 'error'
+    ? (error: Error) => void
+    : // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as Node types them, so `resolve` fits `once('close', resolve)`
+      (...args: any[]) => void;
+
+// Typed events: a misspelt event name or a wrong payload type is a compile error.
+export interface TempUploadStream {
+  on<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+  once<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+  addListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+  prependListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+  prependOnceListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+  off<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+  removeListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+}
+
+/** Errors thrown by the stream's own listeners: they end the stream but never cancel its session. */
+const listenerErrors = new WeakSet<object>();
+
 /**
- * A Writable that streams into a Redivis temp upload. Events: `session` (sessionUrl), `progress`
- * ({@link UploadProgress}), `retry` ({@link UploadRetry}), and the usual `finish`/`error`/`close`.
+ * A Writable that streams into a Redivis temp upload. Events: `session`, `progress`, `retry` (see
+ * {@link TempUploadStreamEvents}) and the usual `finish`/`error`/`close`.
  *
- * Memory bound: the bytes held ({@link TempUploadStream.bufferedBytes}) stay below `2 × chunkSize` plus the
- * largest single write; Node buffers at most `highWaterMark` more in front of it.
+ * Memory bound: the bytes held in memory ({@link TempUploadStream.bufferedBytes}) stay below `memoryLimit` plus
+ * 4 MiB of pending disk writes plus the largest single write; Node buffers at most `highWaterMark` more in front.
+ * On disk the stream holds at most `spill.maxBytes`, and only when the measured link makes larger requests pay.
  *
  * Destroying the stream before it finishes cancels the session (best effort) when the cause is an abort,
- * `destroy()` without an error, an error not from this library, or a size, data-loss, protocol or argument error.
- * Network and server failures leave the session open, so the upload can be resumed from {@link sessionUrl}.
+ * `destroy()` without an error, an error that is not from this library (a failing source), or a data error (the
+ * source's size, data the server lost). Network and server failures, and a listener that throws, leave the session
+ * open, so the upload can be resumed from {@link sessionUrl}.
  */
 export class TempUploadStream extends Writable {
   /** The session URL, as soon as the session exists. Keep it to resume after a crash. */
   sessionUrl: string | undefined;
-  /** The temp upload's id when the stream created it (or was told it). */
+  /** The temp upload's id when the stream created it (or was told it). Keep it with the session URL. */
   tempUploadId: string | undefined;
   /** Set once the stream has finished: what the server stored. */
   result: TempUploadResult | undefined;
 
   private readonly options: ResolvedStreamOptions;
-  private readonly intake: StreamIntake;
-  private readonly queue: ByteQueue;
+  private readonly buffer: ReplayBuffer;
   private readonly abortController = new AbortController();
-  private readonly recovery: Recovery;
-  private ctx: SessionContext | undefined;
-  private ended = false;
-  private running = false;
-  private finished = false;
+  private readonly startOffset: number;
+  private run: Promise<void> | undefined;
+  private driver: SessionDriver | undefined;
+  private failure: Error | undefined;
   private heldWrite: Callback | undefined;
   private finalCallback: Callback | undefined;
-  private wake: (() => void) | undefined;
   private readonly detachSignal: (() => void) | undefined;
 
   constructor(options: TempUploadStreamOptions) {
     const resolved = resolveStreamOptions(options);
     super({ highWaterMark: resolved.highWaterMark, decodeStrings: true });
     this.options = resolved;
-    this.intake = new StreamIntake(resolved.target.kind === 'session' ? resolved.target.offset : 0, resolved.chunkSize, resolved.checksums);
-    this.queue = this.intake.queue;
-    this.recovery = new Recovery({
-      retry: resolved.retry,
-      label: 'The upload',
-      signal: this.abortController.signal,
-      stallTimeoutMs: resolved.stallTimeoutMs,
-      onRetry: (retry) => this.emit('retry', retry),
+    const { target } = resolved;
+    this.startOffset = target.kind === 'session' ? target.offset : 0;
+    if (target.kind === 'session') {
+      this.sessionUrl = target.sessionUrl;
+      this.tempUploadId = target.tempUploadId;
+    }
+    this.buffer = new ReplayBuffer({
+      startOffset: this.startOffset,
+      memoryLimit: resolved.memoryLimit,
+      spill: resolved.spill,
+      checksums: resolved.checksums,
+      // Small chunks get small slabs, so a small memory limit is not rounded up to whole MiB.
+      slabSize: Math.min(SLAB_SIZE, resolved.chunkSize),
+      onRoom: () => this.releaseWrite(),
     });
-    if (resolved.target.kind === 'session') this.sessionUrl = resolved.target.sessionUrl;
-    if (resolved.target.kind !== 'table') this.ctx = this.contextFor(resolved.target.kind === 'url' ? resolved.target.url : resolved.target.sessionUrl);
 
     const signal = resolved.signal;
     if (signal) {
@@ -92,289 +122,187 @@ export class TempUploadStream extends Writable {
     }
   }
 
-  /** Bytes currently held by the stream (in flight plus filling): the memory gauge. */
+  /** Bytes currently held in memory (in flight plus filling): the memory gauge. */
   get bufferedBytes(): number {
-    return this.queue.length;
+    return this.buffer.memoryBytes;
   }
 
-  /** The most bytes held at once so far. */
+  /** The most bytes held in memory at once so far. */
   get peakBufferedBytes(): number {
-    return this.intake.peakHeld;
+    return this.buffer.peakMemoryBytes;
+  }
+
+  /** Bytes currently held in the spill file. */
+  get spilledBytes(): number {
+    return this.buffer.diskBytes;
+  }
+
+  /** The most bytes held in the spill file at once so far. */
+  get peakSpilledBytes(): number {
+    return this.buffer.peakDiskBytes;
   }
 
   /**
-   * Writable implementation hook, called by Node only.
-   * @internal
+   * Refuses anything but bytes before Node sees it: an object written to a byte stream would otherwise throw
+   * inside the writer's `pipe()`, out of reach of the caller's `try`/`catch` and of `pipeline()`.
    */
+  override write(chunk: unknown, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: unknown, encoding: BufferEncoding, callback?: (error: Error | null | undefined) => void): boolean;
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk)) {
+      const error = new InvalidArgumentError('chunk', 'a Buffer, a typed array, a DataView or a string (the stream uploads bytes: serialise objects first)', chunk);
+      this.destroy(error);
+      const done = typeof encoding === 'function' ? encoding : callback;
+      if (typeof done === 'function') process.nextTick(done as Callback, error);
+      return false;
+    }
+    return super.write(chunk, encoding as BufferEncoding, callback as Callback);
+  }
+
+  /** @internal */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
-    this.accept(chunk);
-    this.afterAccept(callback);
+    const refused = this.accept(chunk);
+    if (refused) callback(refused);
+    else this.afterAccept(callback);
   }
 
-  /**
-   * Writable implementation hook, called by Node only.
-   * @internal
-   */
+  /** @internal */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: Callback): void {
     for (const { chunk } of chunks) {
-      this.accept(chunk);
-      if (this.destroyed) return;
+      const refused = this.accept(chunk);
+      if (refused) return callback(refused);
     }
     this.afterAccept(callback);
   }
 
-  /**
-   * Writable implementation hook, called by Node only: the upload finishes before `'finish'` is emitted.
-   * @internal
-   */
+  /** @internal The upload finishes before `'finish'` is emitted. */
   override _final(callback: Callback): void {
-    this.ended = true;
     this.finalCallback = callback;
+    this.buffer.end();
     this.start();
-    this.signalData();
   }
 
-  /**
-   * Writable implementation hook, called by Node only.
-   * @internal
-   */
+  /** @internal */
   override _destroy(error: Error | null, callback: Callback): void {
     this.detachSignal?.();
+    const reason = error ?? new AbortError('The upload stream was destroyed');
+    this.abortController.abort(reason);
+    // A write held for backpressure is answered, so a promisified write() never hangs.
+    const held = this.heldWrite;
     this.heldWrite = undefined;
-    this.abortController.abort(error ?? new AbortError('The upload stream was destroyed'));
-    this.signalData();
-    const sessionUrl = this.sessionUrl;
-    const shouldCancel = sessionUrl !== undefined && !this.finished && cancelsSession(error);
-    if (!shouldCancel) {
-      callback(error);
-      return;
-    }
-    debug('cancelling session %s', redactUrl(sessionUrl));
-    const signal = AbortSignal.timeout(5_000);
-    cancelSession(sessionUrl, { ...(this.ctx ?? this.contextFor(sessionUrl)), signal }).then(
-      () => callback(error),
-      (cancelError: unknown) => {
-        debug('cancelling the session failed: %s', (cancelError as Error).message);
-        callback(error);
-      },
-    );
+    held?.(reason);
+    const settled = this.run ?? Promise.resolve();
+    void settled.then(() => this.buffer.dispose()).then(() => callback(error));
   }
 
-  private accept(chunk: Buffer): void {
+  /** Takes a write into the buffer; returns the error when it is refused (the stream is then destroyed). */
+  private accept(chunk: Buffer): Error | undefined {
     const size = this.options.size;
-    const end = this.intake.sourceEnd + chunk.length;
+    const end = this.buffer.available + chunk.length;
     if (size !== undefined && end > size) {
-      // Checked before any of it is queued, so bytes past the declared size are never sent.
-      this.destroy(new SizeMismatchError('The source is longer than the declared size', size, end));
-      return;
+      // Checked before any of it is held, so bytes past the declared size are never sent.
+      const error = new SizeMismatchError('The source is longer than the declared size', size, end);
+      this.destroy(error);
+      return error;
     }
-    this.intake.accept(chunk);
+    this.buffer.push(chunk);
+    return undefined;
   }
 
   private afterAccept(callback: Callback): void {
-    if (this.destroyed) return;
     this.start();
-    this.signalData();
-    if (this.queue.length >= 2 * this.options.chunkSize) this.heldWrite = callback;
+    if (this.buffer.full) this.heldWrite = callback;
     else callback();
   }
 
-  private releaseWrites(): void {
-    if (this.heldWrite && this.queue.length < 2 * this.options.chunkSize) {
+  private releaseWrite(): void {
+    if (this.heldWrite !== undefined && !this.buffer.full) {
       const callback = this.heldWrite;
       this.heldWrite = undefined;
       callback();
     }
   }
 
-  private signalData(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+  /** Emits one of the stream's own events; a listener that throws ends the stream without cancelling its session. */
+  private notify<K extends keyof TempUploadStreamEvents>(event: K, ...args: TempUploadStreamEvents[K]): void {
+    try {
+      (this.emit as (name: string, ...payload: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      const reported = error instanceof Error ? error : new Error(String(error));
+      listenerErrors.add(reported);
+      this.failure ??= reported;
+      // Not from inside the driver's call stack: the stream ends once the listener's caller has returned.
+      queueMicrotask(() => this.destroy(reported));
+    }
+  }
+
+  private emitProgress(): void {
+    const written = this.buffer.available - this.startOffset;
+    const confirmed = this.driver?.confirmed ?? this.startOffset;
+    this.notify('progress', {
+      bytesWritten: Math.max(0, written),
+      bytesConfirmed: confirmed,
+      totalBytes: this.options.size ?? (this.buffer.ended ? this.buffer.available : undefined),
+    });
   }
 
   private start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.run().then(
-      (object) => this.complete(object),
+    if (this.run !== undefined || this.destroyed) return;
+    this.run = this.upload().then(
+      () => this.complete(),
       (error: unknown) => this.fail(error),
     );
   }
 
-  private fail(error: unknown): void {
-    if (this.destroyed) return;
-    this.destroy(error instanceof Error ? error : new RedivisUploadError('ERR_PROTOCOL', String(error)));
-  }
-
-  private complete(object: StoredObject): void {
-    this.finished = true;
+  private async upload(): Promise<void> {
+    const target = await this.resolveTarget();
+    const { options } = this;
+    const driver = new SessionDriver({
+      target,
+      source: this.buffer,
+      declaredSize: options.size,
+      sizing: {
+        chunkSize: options.chunkSize,
+        maxRequestSize: options.maxRequestSize,
+        sized: false,
+        memoryLimit: options.memoryLimit,
+        spillLimit: options.spill?.maxBytes ?? 0,
+      },
+      context: (url) => this.contextFor(url),
+      retry: options.retry,
+      stallTimeoutMs: options.stallTimeoutMs,
+      signal: this.abortController.signal,
+      keepsSessionOnAbort: (reason) => typeof reason === 'object' && reason !== null && listenerErrors.has(reason),
+      label: 'The upload',
+      onSession: (url) => {
+        this.sessionUrl = url;
+        this.notify('session', url);
+      },
+      onConfirmed: () => this.emitProgress(),
+      onRetry: (notice) => this.notify('retry', notice),
+    });
+    this.driver = driver;
+    const outcome = await driver.run();
     this.result = {
       tempUploadId: this.tempUploadId,
-      size: object.size,
-      md5: object.md5Hash,
-      crc32c: object.crc32c,
-      sessionUrl: this.sessionUrl!,
+      size: outcome.size,
+      md5: outcome.md5,
+      crc32c: outcome.crc32c,
+      sessionUrl: outcome.sessionUrl,
     };
-    this.emitProgress();
-    const callback = this.finalCallback;
-    this.finalCallback = undefined;
-    callback?.();
   }
 
-  private emitProgress(): void {
-    this.emit('progress', {
-      bytesWritten: this.intake.sourceEnd,
-      bytesConfirmed: this.queue.start,
-      totalBytes: this.options.size ?? (this.ended ? this.intake.sourceEnd : undefined),
-    } satisfies UploadProgress);
-  }
-
-  private waitForData(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-    });
-  }
-
-  /** Whether the next request can go out now. */
-  private ready(): boolean {
-    if (this.ended) return true;
-    const { chunkSize, size } = this.options;
-    if (this.queue.length < chunkSize) return false;
-    // With a declared size, the chunk that reaches it is final and waits for the end of the source, so a source
-    // that runs long is caught before anything is finalized.
-    return size === undefined || this.queue.start + chunkSize < size;
-  }
-
-  private async run(): Promise<StoredObject> {
-    const early = await this.openSession();
-    if (early) return this.finishAlreadyComplete(early);
-    const { chunkSize, size } = this.options;
-    const session = { method: 'PUT', path: redactUrl(this.sessionUrl!) };
-    for (;;) {
-      while (!this.ready()) {
-        await this.waitForData();
-        this.throwIfAborted();
-      }
-      this.throwIfAborted();
-      const start = this.queue.start;
-      const length = Math.min(this.queue.length, chunkSize);
-      const isFinal = this.ended && length === this.queue.length;
-      if (isFinal) this.checkSourceLength();
-      const total = size ?? (isFinal ? this.queue.end : undefined);
-      const hashHeader = isFinal && this.intake.checksums ? this.intake.checksums.digest().header : undefined;
-      let status: SessionStatus;
-      let recovered = false;
-      try {
-        status =
-          length > 0
-            ? await putChunk(this.sessionUrl!, this.ctx!, { start, buffers: this.queue.peek(length), length, total, hashHeader })
-            : await queryStatus(this.sessionUrl!, this.ctx!, total, hashHeader);
-        // A 308 that shows no progress after data was sent may only lack its Range header: confirm, never assume.
-        if (!status.complete && length > 0 && status.persisted <= start) status = await this.confirmedStatus();
-      } catch (error) {
-        await this.recovery.backOff(error);
-        status = await this.confirmedStatus();
-        recovered = true;
-      }
-      if (status.complete) {
-        if (!isFinal && !(this.ended && status.object.size === this.queue.end)) {
-          throw new ProtocolError(`the server completed the upload at ${status.object.size} bytes before the stream ended`, session);
-        }
-        return this.verify(status.object);
-      }
-      const progressed = this.advanceTo(status.persisted, start + length);
-      if (!progressed && !recovered) {
-        if (length === 0) throw new ProtocolError(`the server refused to finalize at ${start} bytes`, session, 308);
-        // Accepted but not kept: worth resending, within the same budget as any other failure.
-        await this.recovery.backOff(new ProtocolError(`the server persisted nothing of bytes ${start}-${start + length - 1}`, session, 308), true);
-      }
-    }
-  }
-
-  /**
-   * Asks the server for its offset (`bytes *\/*`), asking again when the answer would mean lost data, since a
-   * missing `Range` header reads as 0.
-   */
-  private async confirmedStatus(): Promise<SessionStatus> {
-    const query = () => queryStatus(this.sessionUrl!, this.ctx!);
-    let status = await this.recovery.retrying(query);
-    for (let recheck = 0; recheck < 2 && !status.complete && status.persisted < this.queue.start; recheck++) {
-      status = await this.recovery.retrying(query);
-    }
-    return status;
-  }
-
-  private checkSourceLength(): void {
-    if (this.intake.skipping) {
-      throw new SizeMismatchError('The source ended before the bytes the server already holds', this.queue.start, this.intake.sourceEnd);
-    }
-    const size = this.options.size;
-    if (size !== undefined && this.intake.sourceEnd !== size) {
-      throw new SizeMismatchError('The source ended before the declared size', size, this.intake.sourceEnd);
-    }
-  }
-
-  /** Applies the server's persisted offset, refusing any that would skip or duplicate bytes. */
-  private advanceTo(persisted: number, sentUpTo: number): boolean {
-    if (persisted > sentUpTo || persisted < this.queue.start) {
-      throw new DataLossError(persisted, this.queue.start, sentUpTo);
-    }
-    if (persisted === this.queue.start) return false;
-    this.queue.drop(persisted - this.queue.start);
-    this.recovery.progressed();
-    this.emitProgress();
-    this.releaseWrites();
-    return true;
-  }
-
-  private verify(object: StoredObject): StoredObject {
-    const expected = this.queue.end;
-    if (object.size !== expected) throw new IntegrityError('size', String(expected), String(object.size));
-    this.queue.drop(this.queue.length);
-    if (this.intake.checksums) {
-      const local = this.intake.checksums.digest();
-      if (local.crc32c && object.crc32c && local.crc32c !== object.crc32c) throw new IntegrityError('crc32c', local.crc32c, object.crc32c);
-      if (local.md5 && object.md5Hash && local.md5 !== object.md5Hash) throw new IntegrityError('md5', local.md5, object.md5Hash);
-    }
-    return object;
-  }
-
-  private throwIfAborted(): void {
-    if (this.abortController.signal.aborted) throw new AbortError('The upload stream was destroyed');
-  }
-
-  /** Starts or joins the session. Returns the object when a joined session turns out to be complete already. */
-  private async openSession(): Promise<StoredObject | undefined> {
+  private async resolveTarget(): Promise<DriverOptions['target']> {
     const { target, client } = this.options;
-    if (target.kind === 'table') {
-      const [tempUpload] = await client!.createTempUploads(
-        target.table,
-        [{ name: target.name, size: this.options.size ?? target.sizeHint ?? 0, resumable: true }],
-        { signal: this.abortController.signal },
-      );
-      this.tempUploadId = tempUpload!.id;
-      this.ctx = this.contextFor(tempUpload!.url);
-      return this.startSession(tempUpload!.url);
-    }
-    if (target.kind === 'url') return this.startSession(target.url);
-
-    const status = await this.recovery.retrying(() => queryStatus(target.sessionUrl, this.ctx!));
-    this.emit('session', this.sessionUrl);
-    if (status.complete) return status.object;
-    if (status.persisted < target.offset) throw new DataLossError(status.persisted, target.offset, target.offset);
-    this.intake.skipTo(status.persisted);
-    this.releaseWrites();
-    return undefined;
-  }
-
-  private async startSession(url: string): Promise<undefined> {
-    this.sessionUrl = await this.recovery.retrying(() => startSession(url, this.ctx!, { size: this.options.size }));
-    // The session URL may be on another host than the temp upload URL; its headers are decided afresh.
-    this.ctx = this.contextFor(this.sessionUrl);
-    debug('session started at %s', redactUrl(this.sessionUrl));
-    this.emit('session', this.sessionUrl);
-    return undefined;
+    if (target.kind === 'url') return { kind: 'start', url: target.url };
+    if (target.kind === 'session') return { kind: 'join', sessionUrl: target.sessionUrl, offset: target.offset };
+    const [tempUpload] = await client!.createTempUploads(
+      target.table,
+      [{ name: target.name, size: this.options.size ?? target.sizeHint ?? 0, resumable: true }],
+      { signal: this.abortController.signal },
+    );
+    this.tempUploadId = tempUpload!.id;
+    return { kind: 'start', url: tempUpload!.url };
   }
 
   private contextFor(url: string): SessionContext {
@@ -382,30 +310,21 @@ export class TempUploadStream extends Writable {
     return {
       dispatcher: this.options.dispatcher,
       headers: client ? client.uploadHeaders(url) : { 'user-agent': defaultUserAgent() },
-      signal: this.abortController.signal,
       requestTimeoutMs: this.options.requestTimeoutMs,
     };
   }
 
-  private async finishAlreadyComplete(object: StoredObject): Promise<StoredObject> {
-    while (!this.ended) {
-      this.queue.drop(this.queue.length);
-      this.releaseWrites();
-      // Ending the source can happen inside releaseWrites(), before anything waits for it.
-      if (!this.ended) await this.waitForData();
-      this.throwIfAborted();
-    }
-    if (object.size !== this.intake.sourceEnd) throw new SizeMismatchError('The source and the completed session differ', object.size, this.intake.sourceEnd);
-    this.queue.drop(this.queue.length);
-    return object;
+  private complete(): void {
+    if (this.destroyed) return;
+    const callback = this.finalCallback;
+    this.finalCallback = undefined;
+    void this.buffer.dispose().then(() => callback?.(this.failure ?? null));
   }
-}
 
-/** User aborts and data errors cancel the session; failures of the network keep it, so it can be resumed. */
-function cancelsSession(error: Error | null): boolean {
-  if (error === null) return true;
-  if (!(error instanceof RedivisUploadError)) return true;
-  return ['ERR_ABORTED', 'ERR_SIZE_MISMATCH', 'ERR_DATA_LOSS', 'ERR_PROTOCOL', 'ERR_INVALID_ARGUMENT'].includes(error.code);
+  private fail(error: unknown): void {
+    if (this.destroyed) return;
+    this.destroy(error instanceof Error ? error : new RedivisUploadError('ERR_PROTOCOL', String(error)));
+  }
 }
 
 /** Creates a Writable that uploads everything written to it into a Redivis temp upload. */

@@ -5,7 +5,8 @@
  */
 import backoff from 'backoff';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AbortError, InvalidArgumentError } from '../errors.js';
+import { AbortError, InvalidArgumentError, RedivisUploadError } from '../errors.js';
+import { isRetryableError } from './failures.js';
 
 /** How failed requests are retried. */
 export interface RetryOptions {
@@ -30,6 +31,14 @@ export interface RetryOptions {
    * @default 0.5
    */
   jitter?: number;
+  /**
+   * Decides whether a failed request is tried again, for a policy of your own. It is asked about every failure of a
+   * request (an `ApiError`, `UploadHttpError`, `NetworkError` or `ProtocolError`), with the number of the retry it
+   * would be (from 1), and only while `retries` allows another one. Aborts, deadlines, certificate failures, data
+   * errors and expired sessions are never retried, whatever it answers.
+   * @default isRetryableError (network failures and HTTP 408, 429 and 5xx)
+   */
+  shouldRetry?: (error: RedivisUploadError, attempt: number) => boolean;
 }
 
 /** {@link RetryOptions} with every default filled in: same fields and units, none of them optional. */
@@ -41,6 +50,7 @@ export const DEFAULT_RETRY: ResolvedRetryOptions = Object.freeze({
   initialDelayMs: 500,
   maxDelayMs: 32_000,
   jitter: 0.5,
+  shouldRetry: isRetryableError,
 });
 
 /** Validates and fills in retry options. `argument` names them in errors (e.g. `retry`). */
@@ -62,7 +72,10 @@ export function resolveRetryOptions(options: RetryOptions | undefined, argument 
   if (!Number.isFinite(resolved.jitter) || resolved.jitter < 0 || resolved.jitter > 1) {
     throw new InvalidArgumentError(`${argument}.jitter`, 'a fraction from 0 to 1', resolved.jitter);
   }
-  return resolved;
+  if (typeof resolved.shouldRetry !== 'function') {
+    throw new InvalidArgumentError(`${argument}.shouldRetry`, 'a function (error, attempt) => boolean', resolved.shouldRetry);
+  }
+  return Object.freeze(resolved);
 }
 
 /** A sequence of retry delays; `reset()` starts it over (e.g. when an upload makes progress). */
@@ -134,4 +147,17 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The errors a retry policy is asked about: a request's answer, or a failure of the transport under it. */
+const REQUEST_FAILURE_CODES: ReadonlySet<string> = new Set(['ERR_API', 'ERR_UPLOAD_HTTP', 'ERR_NETWORK', 'ERR_PROTOCOL']);
+
+/**
+ * Whether a request that failed with `error` on retry number `attempt` (from 1) may be tried again under
+ * `policy`: failures of a request go to `policy.shouldRetry`; anything else (aborts, deadlines, certificate
+ * failures, data errors, programming errors) is final.
+ */
+export function mayRetry(policy: ResolvedRetryOptions, error: unknown, attempt: number): boolean {
+  if (!(error instanceof RedivisUploadError) || !REQUEST_FAILURE_CODES.has(error.code)) return false;
+  return policy.shouldRetry(error, attempt) === true;
 }

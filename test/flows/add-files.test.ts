@@ -163,7 +163,7 @@ test('duplicate names and bad entries are refused before any request; no files m
   await assert.rejects(addFiles({ ...base, files: [{ name: '', source: Buffer.from('y') }] }), InvalidArgumentError);
   await assert.rejects(addFiles({ ...base, files: [{ name: 'n', source: Buffer.from('y'), size: 2 }] }), InvalidArgumentError);
   await assert.rejects(addFiles({ ...base, files: [root], concurrency: 0 }), InvalidArgumentError);
-  assert.deepEqual(await addFiles({ ...base, files: [] }), { added: [], failed: [] });
+  assert.deepEqual(await addFiles({ ...base, files: [] }), { added: [], failed: [], skipped: [] });
   assert.equal(h.emu.requestLog().length, before);
 });
 

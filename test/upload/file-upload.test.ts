@@ -18,6 +18,8 @@ import {
   UploadHttpError,
 } from '../../src/errors.js';
 import { uploadFile, type UploadFileOptions } from '../../src/upload/file-upload.js';
+import { MAX_RENEWALS } from '../../src/upload/sized-upload.js';
+import type { UploadRetry } from '../../src/upload/stream-options.js';
 import { md5Hex, randomBytes, runSeed } from '../support/data.js';
 
 const Q = 262_144;
@@ -267,11 +269,28 @@ test('a file that shrinks or grows during the upload is a SizeMismatchError', as
   }
 });
 
-test('an expired session ends the upload with SessionExpiredError', async () => {
+test('a session that expires or is terminated mid-upload is replaced by a new temp upload, reported through onRetry', async () => {
+  for (const kind of ['expire', 'terminate'] as const) {
+    const { path, data } = await makeFile(2 * Q + 5);
+    emu.injectFault({ match: { kind: 'chunk', nth: 2 }, fault: { kind }, times: 1 });
+    const retries: UploadRetry[] = [];
+    const done = await uploadFile(path, options({ resumable: true, chunkSize: Q, maxRequestSize: Q, onRetry: (retry) => retries.push(retry) }));
+    assert.equal(emu.getTempUpload(done.id)!.final!.md5Hex, md5Hex(data), kind);
+    assert.equal(done.final.size, data.length);
+    const renewals = retries.filter((retry) => retry.error instanceof SessionExpiredError);
+    assert.equal(renewals.length, 1, kind);
+    emu.clearFaults();
+  }
+});
+
+test('renewals are bounded: a session that keeps expiring ends with SessionExpiredError', async () => {
   const { path } = await makeFile(2 * Q);
   emu.injectFault({ match: { kind: 'chunk', nth: 2 }, fault: { kind: 'expire' } });
-  await assert.rejects(uploadFile(path, options({ resumable: true, chunkSize: Q })), (error: unknown) => {
+  const created = emu.listTempUploads().length;
+  await assert.rejects(uploadFile(path, options({ resumable: true, chunkSize: Q, maxRequestSize: Q })), (error: unknown) => {
     assert.ok(error instanceof SessionExpiredError && error.status === 404, String(error));
     return true;
   });
+  assert.equal(emu.listTempUploads().length - created, 1 + MAX_RENEWALS, 'the first temp upload and its renewals');
+  emu.clearFaults();
 });

@@ -33,7 +33,7 @@ import {
   type SessionContext,
 } from '../../src/upload/session.js';
 import { crc32cToBase64, formatGoogHash } from '../../src/upload/checksums.js';
-import { isRetryableUploadError } from '../../src/upload/retry-policy.js';
+import { isRetryableError } from '../../src/util/failures.js';
 
 interface Seen {
   method: string;
@@ -134,7 +134,7 @@ test('startSession refuses missing or unsafe Locations and maps statuses', async
   });
   reset((_s, res) => res.writeHead(503, { 'Retry-After': '3' }).end());
   await assert.rejects(startSession(`${origin}/upload`, ctx), (error: unknown) => {
-    assert.ok(error instanceof UploadHttpError && isRetryableUploadError(error));
+    assert.ok(error instanceof UploadHttpError && isRetryableError(error));
     assert.equal(error.retryAfterMs, 3000);
     return true;
   });
@@ -177,15 +177,15 @@ test('a malformed Range is a protocol error naming the header', async () => {
     assert.ok(error instanceof ProtocolError);
     assert.match(error.message, /bytes=5-9/);
     assert.doesNotMatch(error.message, /secret/);
-    assert.equal(isRetryableUploadError(error), false);
+    assert.equal(isRetryableError(error), false);
     return true;
   });
 });
 
-test('completion answers: JSON object resource, header-only, and invalid sizes', async () => {
+test('completion answers: JSON object resource, header-only, absent and unreadable descriptions', async () => {
   reset((_s, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ size: '42', md5Hash: 'bWQ1', crc32c: 'Y3Jj', name: 'x' })));
   const json = await queryStatus(`${origin}/s`, ctx, 42, 'crc32c=Y3Jj');
-  assert.deepEqual(json, { complete: true, object: { size: 42, md5Hash: 'bWQ1', crc32c: 'Y3Jj', raw: { size: '42', md5Hash: 'bWQ1', crc32c: 'Y3Jj', name: 'x' } } });
+  assert.deepEqual(json, { complete: true, object: { size: 42, md5Hash: 'bWQ1', crc32c: 'Y3Jj', malformed: false, raw: { size: '42', md5Hash: 'bWQ1', crc32c: 'Y3Jj', name: 'x' } } });
   assert.equal(seen[0]?.headers['content-range'], 'bytes */42');
   assert.equal(seen[0]?.headers['content-length'], '0');
   assert.equal(seen[0]?.headers['x-goog-hash'], 'crc32c=Y3Jj');
@@ -198,9 +198,20 @@ test('completion answers: JSON object resource, header-only, and invalid sizes',
   assert.equal(xml.object.crc32c, 'AAAAAQ==');
   assert.equal(xml.object.md5Hash, 'bWQ1');
 
-  for (const body of [JSON.stringify({ md5Hash: 'x' }), JSON.stringify({ size: 'ten' }), JSON.stringify({ size: -1 }), '', 'not json']) {
+  // What an answer leaves out stays unknown (a 0-byte object has no size, an XML simple PUT no body at all).
+  for (const body of [JSON.stringify({ md5Hash: 'x' }), '', 'not json']) {
     reset((_s, res) => res.writeHead(201).end(body));
-    await assert.rejects(queryStatus(`${origin}/s`, ctx), ProtocolError, body);
+    const status = await queryStatus(`${origin}/s`, ctx);
+    assert.ok(status.complete, body);
+    assert.equal(status.object.size, undefined, body);
+    assert.equal(status.object.malformed, false, body);
+  }
+  // What it reports but cannot be read is marked, so the caller asks again instead of trusting or refusing it.
+  for (const body of [JSON.stringify({ size: 'ten' }), JSON.stringify({ size: -1 }), '{', '["size"]']) {
+    reset((_s, res) => res.writeHead(201).end(body));
+    const status = await queryStatus(`${origin}/s`, ctx);
+    assert.ok(status.complete && status.object.malformed, body);
+    assert.equal(status.object.size, undefined, body);
   }
 });
 
@@ -210,7 +221,7 @@ test('session statuses map to session errors; other statuses carry the body', as
     [410, (e) => e instanceof SessionExpiredError && e.status === 410],
     [499, (e) => e instanceof SessionCancelledError],
     [400, (e) => e instanceof UploadHttpError && e.status === 400 && e.responseBody === 'problem 400'],
-    [503, (e) => e instanceof UploadHttpError && isRetryableUploadError(e)],
+    [503, (e) => e instanceof UploadHttpError && isRetryableError(e)],
   ];
   for (const [status, check] of cases) {
     reset((_s, res) => res.writeHead(status).end(`problem ${status}`));
@@ -242,7 +253,7 @@ test('a dropped connection is a retryable NetworkError', async () => {
   reset((_s, _res, req) => req.socket.destroy());
   await assert.rejects(putChunk(`${origin}/s?upload_id=secret`, ctx, { start: 0, buffers: [Buffer.alloc(1000)], length: 1000 }), (error: unknown) => {
     assert.ok(error instanceof NetworkError, String(error));
-    assert.ok(isRetryableUploadError(error));
+    assert.ok(isRetryableError(error));
     assert.doesNotMatch(error.message, /secret/);
     return true;
   });
@@ -252,7 +263,7 @@ test('a request timeout is a retryable NetworkError', async () => {
   reset(() => undefined);
   await assert.rejects(queryStatus(`${origin}/s`, { ...ctx, requestTimeoutMs: 50 }), (error: unknown) => {
     assert.ok(error instanceof NetworkError, String(error));
-    assert.ok(isRetryableUploadError(error));
+    assert.ok(isRetryableError(error));
     return true;
   });
 });
@@ -262,7 +273,7 @@ test('aborting through the signal rejects with AbortError', async () => {
   reset(() => controller.abort(new Error('user stop')));
   await assert.rejects(queryStatus(`${origin}/s`, { ...ctx, signal: controller.signal }), (error: unknown) => {
     assert.ok(error instanceof AbortError);
-    assert.equal(isRetryableUploadError(error), false);
+    assert.equal(isRetryableError(error), false);
     return true;
   });
   await assert.rejects(cancelSession(`${origin}/s`, { ...ctx, signal: controller.signal }), AbortError);
@@ -313,7 +324,7 @@ test('a closed dispatcher is an argument error, not a network failure', async ()
   await assert.rejects(queryStatus(`${origin}/s`, { dispatcher: closed }), (error: unknown) => {
     assert.ok(error instanceof InvalidArgumentError, String(error));
     assert.equal(error.argument, 'dispatcher');
-    assert.equal(isRetryableUploadError(error), false);
+    assert.equal(isRetryableError(error), false);
     return true;
   });
 });

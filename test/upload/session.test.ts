@@ -12,7 +12,7 @@ import {
   UploadHttpError,
 } from '../../src/errors.js';
 import { CHUNK_ALIGNMENT } from '../../src/upload/content-range.js';
-import { isRetryableUploadError } from '../../src/upload/retry-policy.js';
+import { isRetryableError } from '../../src/util/failures.js';
 import {
   cancelSession,
   putChunk,
@@ -122,7 +122,7 @@ test('a 503 after K bytes persists exactly K, seen by the next status query', as
   const session = await startSession(upload.url, ctx, { size: data.length });
   emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'status', status: 503, afterBytes: 100_000, retryAfter: '1' } });
   await assert.rejects(putChunk(session, ctx, { start: 0, buffers: [data], length: data.length, total: data.length }), (error: unknown) => {
-    assert.ok(error instanceof UploadHttpError && error.status === 503 && isRetryableUploadError(error), String(error));
+    assert.ok(error instanceof UploadHttpError && error.status === 503 && isRetryableError(error), String(error));
     assert.equal(error.retryAfterMs, 1000);
     return true;
   });
@@ -139,7 +139,7 @@ test('a reset connection is a retryable NetworkError', async () => {
   const session = await startSession(upload.url, ctx, { size: 2 * Q });
   emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'reset', afterBytes: 1000 } });
   await assert.rejects(putChunk(`${session}`, ctx, { start: 0, buffers: [data], length: Q, total: 2 * Q }), (error: unknown) => {
-    assert.ok(error instanceof NetworkError && isRetryableUploadError(error), String(error));
+    assert.ok(error instanceof NetworkError && isRetryableError(error), String(error));
     assert.doesNotMatch(error.message, /upload_id=/);
     return true;
   });
@@ -162,7 +162,7 @@ test('expired and terminated sessions are SessionExpiredError, never retryable',
     emu.injectFault({ match: { kind: 'status', tempUploadId: upload.id }, fault: { kind } });
     await assert.rejects(queryStatus(session, ctx), (error: unknown) => {
       assert.ok(error instanceof SessionExpiredError && error.status === status, String(error));
-      assert.equal(isRetryableUploadError(error), false);
+      assert.equal(isRetryableError(error), false);
       return true;
     });
     await assert.rejects(putChunk(session, ctx, { start: 0, buffers: [Buffer.alloc(Q)], length: Q, total: Q }), SessionExpiredError);
@@ -188,7 +188,7 @@ test('a wrong X-Goog-Hash on the final chunk is a 400 that is not retried', asyn
   await assert.rejects(putChunk(session, ctx, { start: 0, buffers: [data], length: data.length, total: data.length, hashHeader: wrong }), (error: unknown) => {
     assert.ok(error instanceof UploadHttpError && error.status === 400, String(error));
     assert.match(error.responseBody, /CRC32C/);
-    assert.equal(isRetryableUploadError(error), false);
+    assert.equal(isRetryableError(error), false);
     return true;
   });
   assert.notEqual(emu.getTempUpload(upload.id)?.state, 'complete');

@@ -31,26 +31,49 @@ const fault: fc.Arbitrary<Fault> = fc.oneof(
 const scenario = fc.record({
   size: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 6 * Q + 1000 })),
   chunkMultiple: fc.integer({ min: 1, max: 3 }),
+  /** Requests of fixed size (a multiple of the chunk), or as large as the data at hand allows. */
+  requestMultiple: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+  memoryMultiple: fc.integer({ min: 1, max: 4 }),
   maxWrite: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 4096 }), fc.integer({ min: 1, max: 2 * Q })),
   knownSize: fc.boolean(),
   faults: fc.array(fc.record({ kind: fc.constantFrom('chunk' as const, 'status' as const), nth: fc.integer({ min: 1, max: 8 }), fault }), { maxLength: 4 }),
   dataSeed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
 });
 
-test(`uploads under random writes, chunk sizes and fault schedules arrive byte-exact within the memory bound (seed ${seed})`, async () => {
+const HIGH_WATER_MARK = 16_384;
+
+test(`uploads under random writes, request sizes, memory limits and fault schedules arrive byte-exact within the memory bound (seed ${seed})`, async () => {
   await fc.assert(
-    fc.asyncProperty(scenario, async ({ size, chunkMultiple, maxWrite, knownSize, faults, dataSeed }) => {
+    fc.asyncProperty(scenario, async ({ size, chunkMultiple, requestMultiple, memoryMultiple, maxWrite, knownSize, faults, dataSeed }) => {
       const chunkSize = chunkMultiple * Q;
+      const memoryLimit = memoryMultiple * chunkSize;
       const data = randomBytes(size, dataSeed);
       const [temp] = await client.createTempUploads('owner.dataset.table', [{ name: `property-${++counter}`, size, resumable: true }]);
       for (const { kind, nth, fault: f } of faults) emulator.injectFault({ match: { kind, nth, tempUploadId: temp!.id }, fault: f });
       const random = prng(dataSeed);
-      const stream = createTempUploadStream({ client, url: temp!.url, chunkSize, ...(knownSize ? { size } : {}) });
+      const stream = createTempUploadStream({
+        client,
+        url: temp!.url,
+        chunkSize,
+        memoryLimit,
+        highWaterMark: HIGH_WATER_MARK,
+        ...(requestMultiple === undefined ? {} : { maxRequestSize: requestMultiple * chunkSize }),
+        ...(knownSize ? { size } : {}),
+      });
       await pipeline(chunkedSource(data, () => 1 + Math.floor(random() * maxWrite)), stream);
       const info = emulator.getTempUpload(temp!.id)!;
       assert.equal(info.final?.md5Hex, md5Hex(data));
       assert.equal(stream.result!.size, size);
-      assert.ok(stream.peakBufferedBytes <= 2 * chunkSize + maxWrite, `peak ${stream.peakBufferedBytes} > 2 × ${chunkSize} + ${maxWrite}`);
+      // Writes are taken whole (one, or what Node buffered in front: at most the high-water mark plus one write).
+      const bound = memoryLimit + HIGH_WATER_MARK + maxWrite;
+      assert.ok(stream.peakBufferedBytes <= bound, `peak ${stream.peakBufferedBytes} > ${memoryLimit} + ${HIGH_WATER_MARK} + ${maxWrite}`);
+      for (const entry of emulator.requestLog().filter((e) => e.tempUploadId === temp!.id && e.kind === 'chunk')) {
+        const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(entry.contentRange ?? '');
+        if (range === null || (range[3] !== '*' && Number(range[2]) + 1 === Number(range[3]))) continue;
+        const length = Number(range[2]) - Number(range[1]) + 1;
+        assert.equal(length % chunkSize, 0, `a non-final request of ${length} bytes is a whole number of ${chunkSize}-byte chunks`);
+        if (requestMultiple !== undefined) assert.ok(length <= requestMultiple * chunkSize, `${entry.contentRange} exceeds maxRequestSize`);
+      }
       emulator.clearFaults();
     }),
     { seed, numRuns: Number(process.env.PROPERTY_RUNS ?? 40), endOnFailure: true },

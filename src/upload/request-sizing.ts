@@ -1,0 +1,127 @@
+/**
+ * How large each request is. A request must wait a round trip for its answer before the next one may start, so a
+ * request of R bytes on a link of bandwidth B and round trip L keeps the link busy R / (R + B·L) of the time.
+ * Requests of {@link EFFICIENT_ROUND_TRIPS} round trips' worth of bytes keep it busy at least 95 % of the time.
+ *
+ * Both are measured: B from the data requests, L from the quickest empty request (starting the session, a status
+ * query). When L is only known from requests that paid for opening a connection, one status query on the warm
+ * connection measures it before anything is spilled, so a fast loopback upload never pays for the disk.
+ *
+ * The stream holds at most its memory limit in memory, and sends half of it per request, so one request is in
+ * flight while the next fills. Only when the measurements say that larger requests pay off does it spill to disk,
+ * up to two efficient requests' worth (one in flight, one filling), never more than its spill limit. A request is
+ * also kept short enough to finish well within the stall deadline at the measured bandwidth.
+ * @module
+ */
+
+/** Round trips' worth of bytes per request: R = 20·B·L keeps the link busy R / (R + B·L) ≥ 95 % of the time. */
+export const EFFICIENT_ROUND_TRIPS = 20;
+/** Requests smaller than this say little about the bandwidth (they may fit in the socket's buffers). */
+const MEASURABLE_BYTES = 1024 * 1024;
+/** A request should take at most this share of the stall deadline at the measured bandwidth. */
+const STALL_SHARE = 0.25;
+
+export interface SizingOptions {
+  /** Every request but the last carries a whole number of these (a multiple of 256 KiB), at least one. */
+  chunkSize: number;
+  /** The caller's cap on a request, in bytes; undefined: as the measurements say. */
+  maxRequestSize: number | undefined;
+  /** True for a source that holds all its bytes already (a file, a Buffer): nothing to buffer or spill. */
+  sized: boolean;
+  /** Bytes the source holds in memory (streams only). */
+  memoryLimit: number;
+  /** Bytes the source may spill to disk; 0 when spilling is off (streams only). */
+  spillLimit: number;
+  stallTimeoutMs: number;
+}
+
+function alignDown(bytes: number, unit: number): number {
+  return Math.floor(bytes / unit) * unit;
+}
+
+export class RequestSizer {
+  /** The least time an empty request took, ms: an upper bound of the round trip. */
+  private latencyMs: number | undefined;
+  /** Whether {@link latencyMs} comes from a request on a warm connection. */
+  private latencyClean = false;
+  /** The last data request large enough to tell the bandwidth. */
+  private sample: { bytes: number; ms: number } | undefined;
+
+  constructor(private readonly options: SizingOptions) {}
+
+  /** An empty request (session start, status query) took `ms`; `warm` when its connection was already open. */
+  observeEmpty(ms: number, warm: boolean): void {
+    if (this.latencyMs === undefined || ms < this.latencyMs) this.latencyMs = ms;
+    if (warm) this.latencyClean = true;
+  }
+
+  /** A data request of `bytes` took `ms` from its start to its answer. */
+  observeData(bytes: number, ms: number): void {
+    if (bytes >= MEASURABLE_BYTES && ms > 0) this.sample = { bytes, ms };
+  }
+
+  /** Bytes per millisecond while sending, the round trip taken out when it is known to be small enough to matter. */
+  private bandwidth(): number | undefined {
+    if (this.sample === undefined) return undefined;
+    const { bytes, ms } = this.sample;
+    const latency = this.latencyMs ?? 0;
+    return bytes / (latency < ms / 2 ? ms - latency : ms);
+  }
+
+  /** Bytes per request that keep the link busy 95 % of the time; undefined until measured. */
+  efficientRequest(): number | undefined {
+    const bandwidth = this.bandwidth();
+    if (bandwidth === undefined || this.latencyMs === undefined) return undefined;
+    return EFFICIENT_ROUND_TRIPS * bandwidth * this.latencyMs;
+  }
+
+  private memoryCap(): number {
+    return Math.max(this.options.chunkSize, alignDown(this.options.memoryLimit / 2, this.options.chunkSize));
+  }
+
+  /**
+   * Whether one status query on a warm connection should measure the round trip now: the estimate so far would
+   * make the stream spill, but it may only reflect the cost of opening a connection.
+   */
+  wantsProbe(): boolean {
+    if (this.options.sized || this.options.spillLimit === 0 || this.latencyClean) return false;
+    const efficient = this.efficientRequest();
+    return efficient !== undefined && efficient > this.memoryCap();
+  }
+
+  /** Bytes the stream may hold on disk: enough for two efficient requests beyond its memory, when that pays off. */
+  spillAllowance(): number {
+    if (this.options.sized || !this.latencyClean) return 0;
+    const efficient = this.efficientRequest();
+    if (efficient === undefined || efficient <= this.memoryCap()) return 0;
+    return Math.min(this.options.spillLimit, Math.max(0, Math.ceil(2 * efficient) - this.options.memoryLimit));
+  }
+
+  /** The most bytes one request carries now. */
+  requestCap(): number {
+    const { chunkSize, maxRequestSize, sized, memoryLimit, stallTimeoutMs } = this.options;
+    const bandwidth = this.bandwidth();
+    let cap: number;
+    if (sized) {
+      // The first request of a file measures the link; the next one carries the rest.
+      cap = bandwidth === undefined ? chunkSize : Number.POSITIVE_INFINITY;
+    } else {
+      const allowance = this.spillAllowance();
+      cap = allowance === 0 ? this.memoryCap() : Math.min(this.efficientRequest()!, (memoryLimit + allowance) / 2);
+    }
+    if (bandwidth !== undefined && Number.isFinite(stallTimeoutMs)) cap = Math.min(cap, bandwidth * stallTimeoutMs * STALL_SHARE);
+    if (maxRequestSize !== undefined) cap = Math.min(cap, maxRequestSize);
+    return Number.isFinite(cap) ? Math.max(chunkSize, alignDown(cap, chunkSize)) : cap;
+  }
+
+  /**
+   * The size of the next request given `onHand` bytes ready to send: everything when `final` and it fits one
+   * request, else a whole number of chunks up to the cap; 0 when there is not yet a whole chunk.
+   */
+  next(onHand: number, final: boolean): { length: number; final: boolean } {
+    const cap = this.requestCap();
+    if (final && onHand <= cap) return { length: onHand, final: true };
+    const length = Math.min(alignDown(onHand, this.options.chunkSize), cap);
+    return { length: length >= this.options.chunkSize ? length : 0, final: false };
+  }
+}
