@@ -2,6 +2,7 @@
  * The `--help` texts of `redivis-upload` and its commands.
  * @module
  */
+import { DEFAULT_EXCLUDES } from '../flows/file-inputs.js';
 
 const EXIT_STATUS = `Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted by Ctrl+C (SIGINT),
 143 terminated (SIGTERM).`;
@@ -79,8 +80,19 @@ export const ADD_FILES_HELP = `Usage: redivis-upload add-files <path...> --table
 Uploads files into a file index table: each file into its own temp upload (several at a time), then registers
 them. A directory adds every file below it, named by its path relative to the directory (a/b.txt).
 
+Skipped by default, at any depth: ${DEFAULT_EXCLUDES.join(', ')}; also sockets, FIFOs and
+links to directories. Skipped entries are counted in the summary and listed with --json. A file that cannot be
+read (a dangling link) fails alone; a wrong token or table stops the run with one line. A folder with no file to
+add is a failure (exit status 1).
+
 Options:
   --table REF             File index table, on the unreleased version: owner.dataset:next.table (required)
+  --exclude GLOB          Leave out names matching GLOB, relative to each directory; repeatable. Without a /
+                          it matches a file's or directory's own name at any depth (*.tmp, node_modules); with
+                          one, the path from the directory (raw/2023/**, /build); a trailing / matches
+                          directories only
+  --no-default-excludes   Also add what is skipped by default (version-control folders, OS litter)
+  --create-table          Create the table as a file index table if it does not exist
   --concurrency N         Files uploaded at the same time, 1 to 256 (default: 4 per CPU, at most 32)
   --retries N             Retries of a failed request before giving up, 0 to 100 (default: 8; the count
                           starts over whenever the upload makes progress)
@@ -92,7 +104,7 @@ Options:
   --debug                 On failure, also print stack traces
   -h, --help              Show this help
 
-Output: on a terminal, a progress bar on stderr (files done and failed, bytes, rate, ETA, retries); otherwise
+Output: on a terminal, a progress bar on stderr (files added and failed, bytes, rate, ETA, retries); otherwise
 one summary line on stdout. Files that could not be added are listed on stderr, one per line, and the exit
 status is 1. Ctrl+C aborts the transfers, cancels their sessions and exits with status 130.
 

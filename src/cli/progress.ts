@@ -67,7 +67,8 @@ export function progressLine(state: ProgressState, bytesPerSecond: number, elaps
   const known = totalBytes !== undefined && totalBytes > 0;
   const fraction = files && files.total > 0 && !known ? (files.done + files.failed) / files.total : known ? bytesConfirmed / totalBytes : undefined;
   parts.push(fraction === undefined ? state.phase : `${state.phase} ${bar(fraction)} ${Math.floor(fraction * 100)}%`);
-  if (files) parts.push(`${files.done}/${files.total} files${files.failed > 0 ? `, ${files.failed} failed` : ''}`);
+  // Files count once registered in the table, which happens batch by batch: the bytes show the progress between.
+  if (files) parts.push(`${files.done}/${files.total} files added${files.failed > 0 ? `, ${files.failed} failed` : ''}`);
   parts.push(known ? `${formatBytes(bytesConfirmed)} / ${formatBytes(totalBytes)}` : formatBytes(bytesConfirmed));
   parts.push(`${formatBytes(bytesPerSecond)}/s`);
   if (known && bytesConfirmed < totalBytes && bytesPerSecond > 0) {

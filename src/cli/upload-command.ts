@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { formatTableReference } from '../client/table-reference.js';
-import { uploadToTable, type TabularUpload } from '../flows/upload-to-table.js';
+import { TABULAR_UPLOAD_TYPES, uploadToTable, type TabularUpload } from '../flows/upload-to-table.js';
 import { chunkSizeOption, choiceOption, delimiterOption, parse, stringValue, UsageError } from './args.js';
 import type { CommandContext } from './context.js';
 import { checkPathArguments } from './paths.js';
@@ -20,12 +20,10 @@ import { safeUri } from './urls.js';
 const CONFLICT_MODES = ['error', 'replace', 'rename'] as const;
 
 /**
- * The formats Redivis documents for `type` (rows streamed through the API, `stream`, are not something this command
- * does). Checked here so a typo fails before any byte is sent, not after the upload when Redivis refuses it.
+ * The formats `--type` takes: those Redivis documents, less rows streamed through the API (`stream`), which this
+ * command does not do. Checked here so a typo fails before anything is read.
  */
-export const UPLOAD_TYPES = [
-  'delimited', 'csv', 'tsv', 'ndjson', 'avro', 'parquet', 'orc', 'xls', 'xlsx', 'dta', 'sav', 'sas7bdat', 'shp', 'geojson', 'kml',
-] as const;
+export const UPLOAD_TYPES = TABULAR_UPLOAD_TYPES.filter((type) => type !== 'stream');
 
 async function sizeOf(path: string): Promise<number | undefined> {
   try {

@@ -10,7 +10,7 @@ import { chunkSizeOption, delimiterOption } from '../../src/cli/args.js';
 import { hoistGlobalFlags } from '../../src/cli/run.js';
 import { MINIMUM_NODE_VERSION, unsupportedNodeMessage } from '../../src/cli/node-version.js';
 import { UPLOAD_TYPES } from '../../src/cli/upload-command.js';
-import { UPLOAD_TYPES as EMULATOR_UPLOAD_TYPES } from '../../src/emulator/uploads-api.js';
+import { UPLOAD_TYPES as EMULATOR_UPLOAD_TYPES } from '../../src/emulator/upload-body.js';
 import { formatDuration } from '../../src/cli/format.js';
 import { describeError, errorJson, Output, redactSecrets } from '../../src/cli/output.js';
 import { progressLine } from '../../src/cli/progress.js';
@@ -214,7 +214,7 @@ test('the progress line shows bytes, rate, ETA or elapsed time, retries, and fil
     50,
     1000,
   );
-  assert.match(files, /^adding [█░]{24} 25% \| 1\/4 files, 1 failed \| 100 B \/ 400 B \| 50 B\/s \| ETA 0:06 \| 0 retries$/);
+  assert.match(files, /^adding [█░]{24} 25% \| 1\/4 files added, 1 failed \| 100 B \/ 400 B \| 50 B\/s \| ETA 0:06 \| 0 retries$/);
   assert.equal(formatDuration(3_725_000), '1:02:05');
 });
 

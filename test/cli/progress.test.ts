@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -10,7 +10,7 @@ import type { Emulator } from '../../src/emulator/types.js';
 import { RateMeter } from '../../src/cli/progress.js';
 import { guardedStdin } from '../../src/cli/stdin.js';
 import { chunkedSource, md5Hex, randomBytes, runSeed } from '../support/data.js';
-import { assertNoSecret, lines, runInProcess, TOKEN } from './helpers.js';
+import { assertNoSecret, lines, onlyJson, runInProcess, TOKEN } from './helpers.js';
 
 const TABLE = 'demo.survey:next.visits';
 const SEED = runSeed();
@@ -53,7 +53,7 @@ test('on a terminal, add-files shows files done out of the total', async () => {
       ttyStderr: true,
     });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /adding [█░]{24} \d+% \| [0-3]\/3 files \| .* \/ 58\.6 KiB \|/);
+    assert.match(result.stderr, /adding [█░]{24} \d+% \| [0-3]\/3 files added \| .* \/ 58\.6 KiB \|/);
     assert.match(result.stdout, /^Added 3 files \(58\.6 KiB\) to demo\.survey:next\.documents in /);
     assertNoSecret(result, TOKEN);
   } finally {
@@ -163,4 +163,50 @@ test('Ctrl+C on a terminal ends the bar, says the upload is being cancelled, and
   assert.equal(result.stdout, '');
   await emu.waitForRequest((entry) => entry.kind === 'cancel' && entry.tempUploadId === chunk.tempUploadId);
   assert.equal(emu.getTempUpload(chunk.tempUploadId!)?.state, 'cancelled');
+});
+
+test('add-files: --exclude and the default skips leave files out, an empty folder fails, a refused token stops with one line', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'redivis-upload-cli-skips-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tree = join(dir, 'tree');
+  await mkdir(join(tree, '.git'), { recursive: true });
+  await mkdir(join(tree, 'raw'), { recursive: true });
+  const keep = randomBytes(1_000, SEED + 20);
+  await writeFile(join(tree, 'keep.csv'), keep);
+  await writeFile(join(tree, 'scratch.tmp'), 'x');
+  await writeFile(join(tree, 'raw', 'old.csv'), 'y');
+  await writeFile(join(tree, '.git', 'HEAD'), 'ref: x');
+  await writeFile(join(tree, '.DS_Store'), 'z');
+  const env = { REDIVIS_API_ENDPOINT: emu.apiEndpoint, REDIVIS_API_TOKEN: TOKEN };
+  const fileTable = 'demo.survey:next.skips';
+
+  const added = await runInProcess(['add-files', tree, '--table', fileTable, '--exclude', '*.tmp', '--exclude', 'raw/**', '--json'], { env });
+  assert.equal(added.code, 0, added.stderr);
+  const json = onlyJson(added) as { added: Array<{ name: string; md5Hash: string }>; skipped: Array<{ name: string; reason: string; pattern?: string }> };
+  assert.deepEqual(json.added.map((file) => file.name), ['keep.csv']);
+  assert.equal(emu.listRawFiles().find((file) => file.table === fileTable && file.name === 'keep.csv')?.md5Hex, md5Hex(keep), `seed ${SEED}`);
+  const reasons = Object.fromEntries(json.skipped.map((entry) => [entry.name, entry.reason]));
+  assert.equal(reasons['.git/'], 'default-excluded');
+  assert.equal(reasons['.DS_Store'], 'default-excluded');
+  assert.equal(reasons['scratch.tmp'], 'excluded');
+
+  const plain = await runInProcess(['add-files', tree, '--table', 'demo.survey:next.skips2', '--exclude', '*.tmp'], { env });
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /^Added 2 files \(1001 B\) .*; 3 entries skipped \(\.DS_Store, \.git\/: skipped by default; scratch\.tmp: --exclude \*\.tmp\)\.\n$/);
+
+  const empty = join(dir, 'empty');
+  await mkdir(join(empty, '.git'), { recursive: true });
+  const none = await runInProcess(['add-files', empty, '--table', fileTable], { env });
+  assert.equal(none.code, 1);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /^redivis-upload: found no files to add in ".*empty" \(1 entry skipped: \.git\/: skipped by default\); nothing was sent\n$/);
+
+  const many = join(dir, 'many');
+  await mkdir(many);
+  for (let i = 0; i < 30; i++) await writeFile(join(many, `f${i}.txt`), String(i));
+  const refused = await runInProcess(['add-files', many, '--table', fileTable], { env: { ...env, REDIVIS_API_TOKEN: 'tok-refused-9z8y7x' } });
+  assert.equal(refused.code, 1);
+  assert.equal(lines(refused.stderr).length, 1, refused.stderr);
+  assert.match(refused.stderr, /HTTP 401 .*\[ERR_API\] \(check REDIVIS_API_TOKEN: the API refused it\)\n$/);
+  assertNoSecret(refused, 'tok-refused-9z8y7x');
 });

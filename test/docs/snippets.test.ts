@@ -46,6 +46,7 @@ const CONTEXT: Array<{ name: string; declaration: string }> = [
   { name: 'createTempUploadStream', declaration: "import { createTempUploadStream } from 'redivis-upload';" },
   { name: 'queryStatus', declaration: "import { queryStatus } from 'redivis-upload';" },
   { name: 'uploadToTable', declaration: "import { uploadToTable } from 'redivis-upload';" },
+  { name: 'startEmulator', declaration: "import { startEmulator } from 'redivis-upload/emulator';" },
   { name: 'client', declaration: "declare const client: import('redivis-upload').RedivisClient;" },
   { name: 'table', declaration: 'declare const table: string;' },
   { name: 'source', declaration: "declare const source: import('node:stream').Readable;" },
