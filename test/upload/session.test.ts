@@ -120,7 +120,7 @@ test('a 503 after K bytes persists exactly K, seen by the next status query', as
   const data = randomBytes(2 * Q, seed + 2);
   const upload = await createTempUpload(data.length, true);
   const session = await startSession(upload.url, ctx, { size: data.length });
-  emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'status', status: 503, afterBytes: 100_000, retryAfter: '1' } });
+  emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'status', status: 503, afterBytes: 100_000, exactBytes: true, retryAfter: '1' } });
   await assert.rejects(putChunk(session, ctx, { start: 0, buffers: [data], length: data.length, total: data.length }), (error: unknown) => {
     assert.ok(error instanceof UploadHttpError && error.status === 503 && isRetryableError(error), String(error));
     assert.equal(error.retryAfterMs, 1000);
@@ -137,7 +137,7 @@ test('a reset connection is a retryable NetworkError', async () => {
   const data = randomBytes(Q, seed + 3);
   const upload = await createTempUpload(2 * Q, true);
   const session = await startSession(upload.url, ctx, { size: 2 * Q });
-  emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'reset', afterBytes: 1000 } });
+  emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'reset', afterBytes: 1000, exactBytes: true } });
   await assert.rejects(putChunk(`${session}`, ctx, { start: 0, buffers: [data], length: Q, total: 2 * Q }), (error: unknown) => {
     assert.ok(error instanceof NetworkError && isRetryableError(error), String(error));
     assert.doesNotMatch(error.message, /upload_id=/);

@@ -177,7 +177,7 @@ describe(`createTempUploadStream recovery (seed ${seed})`, () => {
   }
 
   test('503 after part of a chunk was persisted: resends only the rest', async () => {
-    const { retries, log } = await uploadWithFaults([{ match: { kind: 'chunk', nth: 2 }, fault: { kind: 'status', status: 503, afterBytes: 1000 } }]);
+    const { retries, log } = await uploadWithFaults([{ match: { kind: 'chunk', nth: 2 }, fault: { kind: 'status', status: 503, afterBytes: 1000, exactBytes: true } }]);
     assert.equal(retries.length, 1);
     assert.ok(log.some((e) => e.contentRange?.startsWith(`bytes ${Q + 1000}-`)), 'resumed from the persisted offset');
   });
