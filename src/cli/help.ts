@@ -124,6 +124,13 @@ Options:
   --fault-rate P          Probability (0 to 1) of a random fault on each upload request
   --seed N                Seed for random faults (printed when not given)
   --token TOKEN           Token the emulator accepts (default: a random one, printed)
+  --read-only-token T     A token that reads but cannot write: every write answers 403 insufficient_scope
+                          (default: a random one, printed)
+  --table REF             A table that exists; repeatable. Given, every other table answers 404 until it is
+                          created (default: every table exists)
+  --file-index-table REF  As --table, for a file index table (add-files); repeatable
+  --fail-upload NAME=MSG  Uploads named NAME (in any table) fail to import with MSG; repeatable
+  --delete-response R     What DELETE of an upload answers: json or ok (default: json)
   --verbose               Log every request on stderr
   -h, --help              Show this help
 `;
