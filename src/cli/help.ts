@@ -37,6 +37,7 @@ ${EXIT_STATUS}
 `;
 
 export const UPLOAD_HELP = `Usage: redivis-upload upload <path|-> --table REF [options]
+       redivis-upload upload --from gs://bucket/path --table REF [options]
 
 Sends the data into a temp upload (resumable, retried, checksummed), creates the table's upload from it and
 waits until Redivis has processed it. "-" reads standard input as a stream of unknown length and needs --name
@@ -52,8 +53,11 @@ Options:
   --delimiter D           Field delimiter of a delimited file; \\t or tab for a tab (default: detected)
   --no-header             The first row holds data, not column names (default: it holds column names)
   --skip-bad-records      Skip rows that cannot be parsed instead of failing the upload
-  --on-conflict MODE      If the table has an upload of that name: error, replace, or rename to name_1, ...
-                          (default: error)
+  --on-conflict MODE      If the table has an upload of that name: error, replace, rename to name_1, ..., or
+                          skip (send nothing, exit 0) (default: error)
+  --from URL              Let Redivis pull the data itself, instead of <path|->: gs://bucket/path,
+                          s3://bucket/path or an https:// URL (nothing passes through this machine)
+  --identity EMAIL        With --from gs:// or s3://: the linked Google or AWS identity Redivis reads as
   --no-wait               Return once the upload is created, without waiting for processing
   --chunk-size MiB        Size of each resumable chunk, a multiple of 0.25 MiB (default: 8)
   --retries N             Retries of a failed request before giving up, 0 to 100 (default: 8; the count

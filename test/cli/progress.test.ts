@@ -210,3 +210,25 @@ test('add-files: --exclude and the default skips leave files out, an empty folde
   assert.match(refused.stderr, /HTTP 401 .*\[ERR_API\] \(check REDIVIS_API_TOKEN: the API refused it\)\n$/);
   assertNoSecret(refused, 'tok-refused-9z8y7x');
 });
+
+test('upload --from lets Redivis pull the data; --on-conflict skip sends nothing for a name that exists; a bad address is a usage error', async () => {
+  const env = { REDIVIS_API_ENDPOINT: emu.apiEndpoint, REDIVIS_API_TOKEN: TOKEN };
+  const pulled = await runInProcess(['upload', '--from', 'gs://research-bucket/exports/visits.csv', '--table', TABLE, '--identity', 'me@example.com'], { env });
+  assert.equal(pulled.code, 0, pulled.stderr);
+  assert.match(pulled.stdout, /^Uploaded "visits\.csv" into demo\.survey:next\.visits: completed; transferred by Redivis from gs:\/\/research-bucket\/exports\/visits\.csv, /);
+  assert.deepEqual(emu.getUpload(TABLE, 'visits.csv')?.options.transferSpecification, { sourceType: 'gcs', sourcePath: 'research-bucket/exports/visits.csv', identity: 'me@example.com' });
+  const before = emu.requestLog().length;
+  const skipped = await runInProcess(['upload', '-', '--table', TABLE, '--name', 'visits.csv', '--on-conflict', 'skip'], { env, stdin: Readable.from([Buffer.from('a\n')]) });
+  assert.equal(skipped.code, 0, skipped.stderr);
+  assert.equal(skipped.stdout, 'Skipped: "visits.csv" already exists in demo.survey:next.visits (--on-conflict skip); nothing was sent.\n');
+  assert.equal(emu.requestLog().slice(before).filter((entry) => entry.kind !== 'api').length, 0);
+  for (const [args, pattern] of [
+    [['upload', '--from', 'ftp://x/y', '--table', TABLE], /^redivis-upload: invalid --from: expected a gs:\/\/, s3:\/\/ or http\(s\):\/\/ address/],
+    [['upload', 'a.csv', '--from', 'gs://b/p', '--table', TABLE], /takes no <path\|->, received "a\.csv"/],
+    [['upload', 'a.csv', '--identity', 'me@example.com', '--table', TABLE], /--identity goes with --from/],
+  ] as const) {
+    const refused = await runInProcess([...args], { env });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, pattern);
+  }
+});
