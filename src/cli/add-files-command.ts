@@ -6,6 +6,7 @@ import { formatTableReference } from '../client/table-reference.js';
 import { addFiles, type AddFilesResult, type RawFile } from '../flows/add-files.js';
 import { integerOption, parse, stringValue, UsageError } from './args.js';
 import type { CommandContext } from './context.js';
+import { commandMessage } from './explain.js';
 import { checkPathArguments } from './paths.js';
 import { countRetries, runTransfer, TRANSFER_OPTIONS, transferSettings } from './transfer.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
@@ -94,6 +95,7 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
       output.attachLive(undefined);
     }
     const { added, failed, skipped } = result;
+    const inWords = (error: unknown) => commandMessage(error, ctx.words);
     const { retries } = display.state;
     const elapsedMs = display.elapsedMs;
     const bytes = added.reduce((sum, file) => sum + file.size, 0);
@@ -102,7 +104,7 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
       output.json({
         table: tableName,
         added: added.map(fileJson),
-        failed: failed.map(({ name, error }) => ({ name, ...errorJson(error) })),
+        failed: failed.map(({ name, error }) => ({ name, ...errorJson(error, inWords) })),
         bytes,
         elapsedMs: Math.round(elapsedMs),
         retries,
@@ -127,7 +129,7 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
       return 1;
     }
     for (const { name, error } of failed) {
-      output.err(`redivis-upload: could not add ${JSON.stringify(name)}: ${describeError(error)}`);
+      output.err(`redivis-upload: could not add ${JSON.stringify(name)}: ${describeError(error, inWords)}`);
       if (ctx.debug) output.err(error.stack ?? error.message);
     }
     return failed.length === 0 ? 0 : 1;

@@ -21,6 +21,8 @@ export interface DemoOptions {
   out?: NodeJS.WritableStream;
   /** Bytes per chunk of the upload. @default the stream's (8 MiB) */
   chunkSize?: number;
+  /** Stops the demo (the upload is cancelled). @default none */
+  signal?: AbortSignal;
 }
 
 /** Rows of a plausible research table, generated in batches so the generator is not the bottleneck. */
@@ -127,6 +129,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ ok: boolean;
       table: 'demo.health_survey:next.visits',
       name: 'visits.csv.gz',
       ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const localHash = createHash('md5');
     const tee = new Transform({

@@ -7,6 +7,7 @@ import { choiceOption, integerOption, numberOption, parse, stringValue, UsageErr
 import { checkTable } from './target.js';
 import type { CommandContext } from './context.js';
 import { runDemo } from './demo.js';
+import { handleInterrupts, SIGNAL_EXIT_CODES } from './interrupt.js';
 import { DEMO_HELP, EMULATOR_HELP } from './help.js';
 
 export async function demoCommand(args: string[], ctx: CommandContext): Promise<number> {
@@ -16,8 +17,19 @@ export async function demoCommand(args: string[], ctx: CommandContext): Promise<
     return 0;
   }
   const csvBytes = integerOption('csv-bytes', stringValue(values, 'csv-bytes'), 0);
-  const summary = await runDemo({ out: ctx.io.stdout, ...(csvBytes === undefined ? {} : { csvBytes }) });
-  return summary.ok ? 0 : 1;
+  // Ctrl+C stops the upload, so the demo's bar is removed and the terminal left as it was.
+  const interrupt = handleInterrupts(() => {});
+  try {
+    const summary = await runDemo({ out: ctx.io.stdout, signal: interrupt.signal, ...(csvBytes === undefined ? {} : { csvBytes }) });
+    return summary.ok ? 0 : 1;
+  } catch (error) {
+    const received = interrupt.received();
+    if (received === undefined) throw error;
+    ctx.output.err(`redivis-upload: the demo was cancelled by ${received === 'SIGINT' ? 'Ctrl+C (SIGINT)' : received}`);
+    return SIGNAL_EXIT_CODES[received];
+  } finally {
+    interrupt.dispose();
+  }
 }
 
 export async function emulatorCommand(args: string[], ctx: CommandContext): Promise<number> {
