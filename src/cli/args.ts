@@ -13,20 +13,84 @@ export class UsageError extends Error {
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 export type ParsedValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
+/** Options every command accepts. */
+const COMMON_OPTIONS: OptionSpec = { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } };
+
+/** Edit distance between two option names, a swap of neighbours counting as one edit (`tabel`, `table`). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(d[i - 1]![j]! + 1, row[j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The option a mistyped `name` most likely meant: a close spelling, or the only option it abbreviates. */
+export function suggestOption(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const exact = known.find((option) => option === lower);
+  if (exact !== undefined) return exact;
+  const prefixed = known.filter((option) => option.startsWith(lower));
+  if (prefixed.length === 1) return prefixed[0];
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const option of known) {
+    const d = distance(lower, option);
+    if (d < bestDistance) [best, bestDistance] = [option, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function looksLikeOption(value: string): boolean {
+  return /^--?[A-Za-z]/.test(value);
+}
+
 /**
- * Strict parsing with `-h/--help` and `--debug` accepted by every command. parseArgs' own messages already name
- * the option at fault (`Unknown option '--tabel'`, `Option '--table <value>' argument missing`).
+ * Strict parsing with `-h/--help` and `--debug` accepted by every command. Mistakes are reported in the command's
+ * own words, with a suggestion for a misspelt option: parseArgs' messages speak of positionals and '-- "--x"'.
  */
-export function parse(args: string[], options: OptionSpec): { values: ParsedValues; positionals: string[] } {
+export function parse(
+  command: string,
+  args: string[],
+  options: OptionSpec,
+  { positionals: allowPositionals = true }: { positionals?: boolean } = {},
+): { values: ParsedValues; positionals: string[] } {
+  const spec = { ...COMMON_OPTIONS, ...options };
+  const { tokens } = parseArgs({ args, options: spec, allowPositionals: true, strict: false, tokens: true });
+  const longNames = Object.keys(spec);
+  for (const token of tokens) {
+    if (token.kind === 'positional' && !allowPositionals) {
+      throw new UsageError(`${command} takes no arguments, received ${JSON.stringify(token.value)}`);
+    }
+    if (token.kind !== 'option') continue;
+    const option = spec[token.name];
+    if (option === undefined) {
+      const suggestion = suggestOption(token.name, longNames);
+      throw new UsageError(
+        `unknown option ${token.rawName} for ${command}${suggestion ? `; did you mean --${suggestion}?` : `; its options: ${longNames.map((name) => `--${name}`).join(', ')}`}`,
+      );
+    }
+    if (option.type === 'boolean' && token.value !== undefined) {
+      throw new UsageError(`${token.rawName} takes no value, received ${JSON.stringify(token.value)}`);
+    }
+    if (option.type === 'string') {
+      if (token.value === undefined) throw new UsageError(`--${token.name} needs a value`);
+      if (!token.inlineValue && looksLikeOption(token.value)) {
+        throw new UsageError(
+          `--${token.name} needs a value, but is followed by the option ${token.value} (write --${token.name}=${token.value} if that is the value)`,
+        );
+      }
+    }
+  }
   try {
-    const parsed = parseArgs({
-      args,
-      options: { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' }, ...options },
-      allowPositionals: true,
-      strict: true,
-    });
+    const parsed = parseArgs({ args, options: spec, allowPositionals, strict: true });
     return { values: parsed.values as ParsedValues, positionals: parsed.positionals };
   } catch (error) {
+    // Not reached for the mistakes above; kept so nothing from parseArgs escapes untyped.
     throw new UsageError((error as Error).message);
   }
 }

@@ -3,7 +3,8 @@
  * @module
  */
 import type { Readable } from 'node:stream';
-import { describeError, errorCode, errorJson, errorStacks, Output, type OutStream } from './output.js';
+import { commandMessage, nextStep, type CommandWords } from './explain.js';
+import { describeError, errorJson, errorStacks, Output, type OutStream } from './output.js';
 
 /** The process' streams and environment, passed in so commands can run in-process. */
 export interface CliIo {
@@ -20,18 +21,21 @@ export interface CommandContext {
   debug: boolean;
   /** `--json`: one JSON object on stdout, nothing else there. */
   json: boolean;
+  /** What the command was given, set by the command once parsed, so messages can name it. */
+  words: CommandWords;
+  /** Set when a failure came from an interruption: the failure is then reported as a cancellation. */
+  interrupted?: string;
 }
-
-const HINTS: Record<string, string> = {
-  ERR_MISSING_TOKEN: 'set REDIVIS_API_TOKEN, or add --emulator to try without an account',
-};
 
 /** Prints `error` (one line on stderr, and the JSON object with `--json`) and returns `exitCode`. */
 export function reportFailure(ctx: CommandContext, error: unknown, exitCode: number): number {
   const { output } = ctx;
-  const hint = HINTS[errorCode(error)];
-  output.err(`redivis-upload: ${describeError(error)}${hint ? ` (${hint})` : ''}`);
+  const rewrite = (current: unknown) => commandMessage(current, ctx.words);
+  const endpoint = ctx.io.env.REDIVIS_API_ENDPOINT?.trim() || undefined;
+  const hint = ctx.interrupted === undefined ? nextStep(error, endpoint) : undefined;
+  const described = describeError(error, rewrite);
+  output.err(`redivis-upload: ${ctx.interrupted ?? ''}${described}${hint ? ` (${hint})` : ''}`);
   if (ctx.debug) output.err(errorStacks(error));
-  if (ctx.json) output.json(errorJson(error));
+  if (ctx.json) output.json(errorJson(error, rewrite));
   return exitCode;
 }

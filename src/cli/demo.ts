@@ -8,7 +8,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { RedivisClient } from '../client/redivis-client.js';
-import { startEmulator } from '../emulator/index.js';
+import { startEmulator, type FaultRule, type RequestLogEntry } from '../emulator/index.js';
 import { createTempUploadStream, type UploadProgress, type UploadRetry } from '../upload/temp-upload-stream.js';
 import { formatBytes, formatRate } from './format.js';
 import type { OutStream } from './output.js';
@@ -19,6 +19,10 @@ export interface DemoOptions {
   csvBytes?: number;
   /** Where to write human-readable lines. @default process.stdout */
   out?: NodeJS.WritableStream;
+  /** Bytes per chunk of the upload. @default the stream's (8 MiB) */
+  chunkSize?: number;
+  /** Stops the demo (the upload is cancelled). @default none */
+  signal?: AbortSignal;
 }
 
 /** Rows of a plausible research table, generated in batches so the generator is not the bottleneck. */
@@ -52,27 +56,81 @@ export function generateCsv(totalBytes: number, seed = 20261125): Readable {
   });
 }
 
+/** A fault the demo injects, and how it says it. */
+interface DemoFault {
+  rule: FaultRule;
+  what: string;
+}
+
+const DEMO_FAULTS: DemoFault[] = [
+  { rule: { match: { kind: 'chunk', nth: 3 }, fault: { kind: 'status', status: 503, afterBytes: 1_000_000 } }, what: 'a 503 after 1 MB of the 3rd chunk' },
+  { rule: { match: { kind: 'chunk', nth: 6 }, fault: { kind: 'reset', afterBytes: 3_000_000 } }, what: 'a connection reset after 3 MB of the 6th chunk' },
+  { rule: { match: { kind: 'chunk', nth: 8 }, fault: { kind: 'status', status: 429, retryAfter: '1' } }, what: 'a 429 with Retry-After: 1 on the 8th chunk' },
+  { rule: { match: { kind: 'chunk', nth: 10 }, fault: { kind: 'omitRange' } }, what: 'a lost Range header on the 10th chunk' },
+];
+
+/** First byte of a `Content-Range: bytes a-b/…` header, or undefined. */
+function rangeStart(contentRange: string | undefined): number | undefined {
+  const match = /^bytes (\d+)-\d+\//.exec(contentRange ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * What each injected fault cost, read from the emulator's request log: the retry it caused (and the wait), the bytes
+ * sent again, or, for a lost `Range`, the status query that confirmed what the server held instead of a retry.
+ */
+export function faultCosts(log: RequestLogEntry[], retries: UploadRetry[], faults: DemoFault[] = DEMO_FAULTS): string[] {
+  const lines: string[] = [];
+  let retryIndex = 0;
+  const fired = log.filter((entry) => entry.fault !== undefined);
+  faults.forEach((fault, i) => {
+    const entry = fired[i];
+    if (entry === undefined) {
+      lines.push(`  ${fault.what}: not reached (the upload had fewer requests)`);
+      return;
+    }
+    const at = log.indexOf(entry);
+    const later = log.slice(at + 1);
+    const nextData = later.find((next) => (next.kind === 'chunk' || next.kind === 'finalize') && rangeStart(next.contentRange) !== undefined);
+    const queried = later.slice(0, nextData === undefined ? undefined : later.indexOf(nextData)).some((next) => next.kind === 'status');
+    const start = rangeStart(entry.contentRange) ?? 0;
+    const resent = nextData === undefined ? 0 : Math.max(0, start + entry.bytesReceived - rangeStart(nextData.contentRange)!);
+    if (fault.rule.fault.kind === 'omitRange') {
+      lines.push(`  ${fault.what}: no retry; a status query (bytes */*) confirmed what the server held, ${formatBytes(resent)} sent again`);
+      return;
+    }
+    const retry = retries[retryIndex++];
+    const waited = retry === undefined ? '' : ` after waiting ${(retry.delayMs / 1000).toFixed(2)} s`;
+    lines.push(`  ${fault.what}: 1 retry${waited}${queried ? ', a status query' : ''}, ${formatBytes(resent)} sent again`);
+  });
+  return lines;
+}
+
 /** Runs the demo and resolves with its summary. */
-export async function runDemo(options: DemoOptions = {}): Promise<{ ok: boolean; size: number; retries: number }> {
+export async function runDemo(options: DemoOptions = {}): Promise<{ ok: boolean; size: number; retries: number; report: string[] }> {
   const out = options.out ?? process.stdout;
   const csvBytes = options.csvBytes ?? 300_000_000;
-  const say = (line: string) => out.write(`${line}\n`);
-  const faults = [
-    { match: { kind: 'chunk' as const, nth: 3 }, fault: { kind: 'status' as const, status: 503 as const, afterBytes: 1_000_000 } },
-    { match: { kind: 'chunk' as const, nth: 6 }, fault: { kind: 'reset' as const, afterBytes: 3_000_000 } },
-    { match: { kind: 'chunk' as const, nth: 8 }, fault: { kind: 'status' as const, status: 429 as const, retryAfter: '1' } },
-    { match: { kind: 'chunk' as const, nth: 10 }, fault: { kind: 'omitRange' as const } },
-  ];
-  const emulator = await startEmulator({ faults });
+  const report: string[] = [];
+  const say = (line: string) => {
+    report.push(line);
+    out.write(`${line}\n`);
+  };
+  const emulator = await startEmulator({ faults: DEMO_FAULTS.map((fault) => fault.rule) });
   try {
-    say(`Emulator running at ${emulator.apiEndpoint} with ${faults.length} injected faults (a 503 mid-chunk, a connection reset, a 429, a lost Range header).`);
+    say(`Emulator running at ${emulator.apiEndpoint}, injecting ${DEMO_FAULTS.length} faults: ${DEMO_FAULTS.map((fault) => fault.what).join('; ')}.`);
     say(`Generating ${formatBytes(csvBytes)} of CSV on the fly | gzip | createTempUploadStream ...`);
     const client = new RedivisClient({
       apiEndpoint: emulator.apiEndpoint,
       apiToken: emulator.token,
       retry: { initialDelayMs: 50, maxDelayMs: 1_000 },
     });
-    const upload = createTempUploadStream({ client, table: 'demo.health_survey:next.visits', name: 'visits.csv.gz' });
+    const upload = createTempUploadStream({
+      client,
+      table: 'demo.health_survey:next.visits',
+      name: 'visits.csv.gz',
+      ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
     const localHash = createHash('md5');
     const tee = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -83,9 +141,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ ok: boolean;
     const interactive = (out as OutStream).isTTY === true;
     // On a terminal the shared progress bar; elsewhere a line every two seconds.
     const display = new ProgressDisplay(out as OutStream, { phase: 'uploading' });
-    let retries = 0;
+    const retries: UploadRetry[] = [];
     upload.on('retry', (retry: UploadRetry) => {
-      retries += 1;
+      retries.push(retry);
       display.retried();
       display.log(`  retry ${retry.attempt} in ${retry.delayMs} ms after: ${retry.error.message}`);
     });
@@ -96,7 +154,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ ok: boolean;
       const now = performance.now();
       if (interactive || now - lastPrinted < 2000) return;
       lastPrinted = now;
-      say(`  ${formatBytes(progress.bytesConfirmed)} confirmed by the server, ${formatRate(progress.bytesConfirmed, now - started)}`);
+      out.write(`  ${formatBytes(progress.bytesConfirmed)} confirmed by the server, ${formatRate(progress.bytesConfirmed, now - started)}\n`);
     });
     try {
       await pipeline(generateCsv(csvBytes), createGzip(), tee, upload);
@@ -108,10 +166,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ ok: boolean;
     const stored = emulator.getTempUpload(result.tempUploadId!)!;
     const localMd5 = localHash.digest('hex');
     const ok = stored.final?.md5Hex === localMd5 && stored.final.size === result.size;
+    const log = emulator.requestLog().filter((entry) => entry.tempUploadId === result.tempUploadId);
+    const sent = log.filter((entry) => entry.kind === 'chunk' || entry.kind === 'finalize').reduce((sum, entry) => sum + entry.bytesReceived, 0);
+    const statusQueries = log.filter((entry) => entry.kind === 'status').length;
     say(`Uploaded ${formatBytes(result.size)} of gzip (from ${formatBytes(csvBytes)} of CSV) in ${seconds.toFixed(1)} s, ${formatRate(result.size, seconds * 1000)} after compression.`);
-    say(`Retries: ${retries}. Temp upload id: ${result.tempUploadId}.`);
+    say('What each injected fault cost:');
+    for (const line of faultCosts(log, retries)) say(line);
+    const waited = retries.reduce((sum, retry) => sum + retry.delayMs, 0);
+    say(
+      `In all: ${retries.length} ${retries.length === 1 ? 'retry' : 'retries'} (${(waited / 1000).toFixed(2)} s of waiting), ${statusQueries} status ` +
+        `${statusQueries === 1 ? 'query' : 'queries'}, ${formatBytes(sent)} sent for ${formatBytes(result.size)} stored (${formatBytes(Math.max(0, sent - result.size))} sent again). Temp upload id: ${result.tempUploadId}.`,
+    );
     say(`MD5 sent ${localMd5}, stored ${stored.final?.md5Hex}: ${ok ? 'MATCH' : 'MISMATCH'}. CRC32C ${result.crc32c}.`);
-    return { ok, size: result.size, retries };
+    return { ok, size: result.size, retries: retries.length, report };
   } finally {
     await emulator.close();
   }

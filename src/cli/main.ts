@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 /**
- * The `redivis-upload` command.
+ * The `redivis-upload` command. Only the Node.js version check is loaded before the version is known to be
+ * supported; everything else is imported afterwards.
  * @module
  */
-import { describeError } from './output.js';
-import { run } from './run.js';
+import { unsupportedNodeMessage } from './node-version.js';
+
+const unsupported = unsupportedNodeMessage(process.versions.node);
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exit(1);
+}
+
+const { describeError, redactSecrets } = await import('./output.js');
+const { run } = await import('./run.js');
 
 const argv = process.argv.slice(2);
 
@@ -21,7 +30,7 @@ const token = process.env.REDIVIS_API_TOKEN?.trim();
 process.on('uncaughtException', (error) => {
   let text = `redivis-upload: internal error: ${describeError(error)}\n`;
   if (argv.includes('--debug') && error instanceof Error && error.stack) text += `${error.stack}\n`;
-  process.stderr.write(token ? text.split(token).join('<redacted>') : text);
+  process.stderr.write(token ? redactSecrets(text, [token]) : text);
   process.exit(1);
 });
 

@@ -23,7 +23,7 @@ function singleLine(text: string): string {
  * The error and each of its causes as `message [CODE]`, outermost first. A cause whose message the previous one
  * already contains (wrappers often quote their cause) is shown by its code only: `message [CODE; caused by CODE2]`.
  */
-export function errorChain(error: unknown): string[] {
+export function errorChain(error: unknown, rewrite?: MessageRewrite): string[] {
   const parts: Array<{ message: string; codes: string[] }> = [];
   const seen = new Set<unknown>();
   let current: unknown = error;
@@ -33,7 +33,7 @@ export function errorChain(error: unknown): string[] {
       parts.push({ message: '…', codes: [] });
       break;
     }
-    const message = current instanceof Error ? singleLine(current.message) || current.name : singleLine(String(current));
+    const message = singleLine(rewrite?.(current) ?? (current instanceof Error ? current.message || current.name : String(current)));
     const code = current instanceof Error ? errorCode(current) : 'ERR_UNEXPECTED';
     const codes = code === 'ERR_UNEXPECTED' ? [] : [code];
     const previous = parts[parts.length - 1];
@@ -45,14 +45,45 @@ export function errorChain(error: unknown): string[] {
   return parts.map(({ message, codes }) => (codes.length === 0 ? message : `${message} [${codes.join('; caused by ')}]`));
 }
 
+/** A message to show instead of an error's own, or undefined to keep it. */
+export type MessageRewrite = (error: unknown) => string | undefined;
+
 /** One line: the message and code, then the chain of causes. */
-export function describeError(error: unknown): string {
-  return errorChain(error).join('; caused by: ');
+export function describeError(error: unknown, rewrite?: MessageRewrite): string {
+  return errorChain(error, rewrite).join('; caused by: ');
 }
 
 /** The `--json` form of a failure. */
-export function errorJson(error: unknown): { error: { code: string; message: string } } {
-  return { error: { code: errorCode(error), message: describeError(error) } };
+export function errorJson(error: unknown, rewrite?: MessageRewrite): { error: { code: string; message: string } } {
+  return { error: { code: errorCode(error), message: describeError(error, rewrite) } };
+}
+
+const TOKEN_CHARACTER = /[A-Za-z0-9]/;
+
+/**
+ * `text` with every occurrence of each secret that stands as itself replaced by `<redacted>`: one whose neighbours
+ * are not letters or digits (or are further occurrences of it). Elsewhere the text is left exactly as it is, so a
+ * short secret (`a`) cannot corrupt words or JSON that merely contain it.
+ */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret === '') continue;
+    const starts: number[] = [];
+    for (let at = result.indexOf(secret); at !== -1; at = result.indexOf(secret, at + secret.length)) starts.push(at);
+    let out = '';
+    let from = 0;
+    starts.forEach((at, i) => {
+      const end = at + secret.length;
+      const leftOk = at === 0 || starts[i - 1] === at - secret.length || !TOKEN_CHARACTER.test(result[at - 1]!);
+      const rightOk = end === result.length || starts[i + 1] === end || !TOKEN_CHARACTER.test(result[end]!);
+      if (!leftOk || !rightOk) return;
+      out += `${result.slice(from, at)}<redacted>`;
+      from = end;
+    });
+    result = out + result.slice(from);
+  }
+  return result;
 }
 
 /** Every stack of the cause chain, for `--debug`. */
@@ -68,10 +99,22 @@ export function errorStacks(error: unknown): string {
 
 export type OutStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
+/** A progress display drawn on stderr. */
+export interface LiveDisplay {
+  /** Whether it is being drawn. */
+  readonly live: boolean;
+  /** Prints a line above it. */
+  log(line: string): void;
+  /** Removes it for good, leaving the cursor at the start of a clean line. */
+  stop(): void;
+  /** How far the work has got, in a few words (`40 % (12.0 MiB of 30.0 MiB)`); undefined when nothing happened yet. */
+  position(): string | undefined;
+}
+
 /** Redacting writer for stdout and stderr. */
 export class Output {
   private readonly secrets = new Set<string>();
-  private live: { readonly live: boolean; log(line: string): void } | undefined;
+  private live: LiveDisplay | undefined;
 
   constructor(
     readonly stdout: OutStream,
@@ -90,9 +133,7 @@ export class Output {
   }
 
   redact(text: string): string {
-    let result = text;
-    for (const secret of this.secrets) result = result.split(secret).join('<redacted>');
-    return result;
+    return redactSecrets(text, this.secrets);
   }
 
   out(line: string): void {
@@ -105,8 +146,18 @@ export class Output {
   }
 
   /** Routes stderr lines through a live progress bar on stderr while it is drawn, so they do not garble it. */
-  attachLive(display: { readonly live: boolean; log(line: string): void } | undefined): void {
+  attachLive(display: LiveDisplay | undefined): void {
     this.live = display;
+  }
+
+  /** Removes the live display from the terminal for good, and says how far it had got. */
+  endLive(): string | undefined {
+    const display = this.live;
+    if (display === undefined) return undefined;
+    this.live = undefined;
+    const position = display.position();
+    display.stop();
+    return position;
   }
 
   /** Exactly one JSON document on stdout, on one line. */

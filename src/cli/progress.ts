@@ -67,7 +67,8 @@ export function progressLine(state: ProgressState, bytesPerSecond: number, elaps
   const known = totalBytes !== undefined && totalBytes > 0;
   const fraction = files && files.total > 0 && !known ? (files.done + files.failed) / files.total : known ? bytesConfirmed / totalBytes : undefined;
   parts.push(fraction === undefined ? state.phase : `${state.phase} ${bar(fraction)} ${Math.floor(fraction * 100)}%`);
-  if (files) parts.push(`${files.done}/${files.total} files${files.failed > 0 ? `, ${files.failed} failed` : ''}`);
+  // Files count once registered in the table, which happens batch by batch: the bytes show the progress between.
+  if (files) parts.push(`${files.done}/${files.total} files added${files.failed > 0 ? `, ${files.failed} failed` : ''}`);
   parts.push(known ? `${formatBytes(bytesConfirmed)} / ${formatBytes(totalBytes)}` : formatBytes(bytesConfirmed));
   parts.push(`${formatBytes(bytesPerSecond)}/s`);
   if (known && bytesConfirmed < totalBytes && bytesPerSecond > 0) {
@@ -150,6 +151,16 @@ export class ProgressDisplay {
   /** Milliseconds from the start until the last confirmed byte: the transfer, without what came after it. */
   get transferMs(): number {
     return this.lastByteAtMs;
+  }
+
+  /** How far the transfer has got: `40 % (12.0 MiB of 30.0 MiB)`, `3 of 60 files`, `12.0 MiB`. */
+  position(): string | undefined {
+    const { bytesConfirmed, totalBytes, files } = this.state;
+    if (files && files.total > 0) return `${files.done + files.failed} of ${files.total} files (${formatBytes(bytesConfirmed)})`;
+    if (totalBytes !== undefined && totalBytes > 0) {
+      return `${Math.floor((bytesConfirmed / totalBytes) * 100)} % (${formatBytes(bytesConfirmed)} of ${formatBytes(totalBytes)})`;
+    }
+    return bytesConfirmed > 0 ? formatBytes(bytesConfirmed) : undefined;
   }
 
   /** Removes the bar from the terminal. */

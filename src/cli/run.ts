@@ -4,7 +4,7 @@
  * @module
  */
 import { packageVersion } from '../client/user-agent.js';
-import { flagsOf, UsageError } from './args.js';
+import { flagsOf, suggestOption, UsageError } from './args.js';
 import { reportFailure, type CliIo, type CommandContext } from './context.js';
 import { MAIN_HELP } from './help.js';
 import { Output } from './output.js';
@@ -23,14 +23,42 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./emulator-command.js')).demoCommand,
 };
 
+/** Flags that may stand before the command (`redivis-upload --debug upload ...`), and whether each takes a value. */
+const GLOBAL_FLAGS: Record<string, boolean> = {
+  '--debug': false,
+  '--json': false,
+  '--emulator': false,
+  '--retries': true,
+  '--request-timeout': true,
+};
+
+/** Moves global flags given before the command to just after it, where the command's parser finds them. */
+export function hoistGlobalFlags(argv: readonly string[]): string[] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    const name = arg.split('=', 1)[0]!;
+    const takesValue = GLOBAL_FLAGS[name];
+    if (takesValue === undefined) break;
+    leading.push(arg);
+    i += 1;
+    if (takesValue && !arg.includes('=') && i < argv.length) leading.push(argv[i++]!);
+  }
+  if (leading.length === 0 || i >= argv.length) return [...argv];
+  return [argv[i]!, ...leading, ...argv.slice(i + 1)];
+}
+
 /** Runs one command line (without the `node` and script arguments) and resolves with its exit code. */
-export async function run(argv: string[], io: CliIo): Promise<number> {
+export async function run(givenArgv: string[], io: CliIo): Promise<number> {
+  const argv = hoistGlobalFlags(givenArgv);
   const flags = flagsOf(argv);
   const ctx: CommandContext = {
     io,
     output: new Output(io.stdout, io.stderr),
     debug: flags.includes('--debug'),
     json: flags.includes('--json'),
+    words: { paths: [] },
   };
   // Never printed, even before a command has looked at it.
   ctx.output.addSecret(io.env.REDIVIS_API_TOKEN);
@@ -67,7 +95,13 @@ async function dispatch(argv: string[], ctx: CommandContext): Promise<number> {
       return 0;
     default: {
       if (!Object.hasOwn(COMMANDS, command)) {
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
+        const names = Object.keys(COMMANDS);
+        const suggestion = command.startsWith('-') ? undefined : suggestOption(command, names);
+        throw new UsageError(
+          command.startsWith('-')
+            ? `unknown option ${command} before the command; commands: ${names.join(', ')} (options other than ${Object.keys(GLOBAL_FLAGS).join(', ')} go after the command)`
+            : `unknown command ${JSON.stringify(command)}${suggestion ? `; did you mean ${suggestion}?` : ''}; commands: ${names.join(', ')}`,
+        );
       }
       return (await COMMANDS[command]!())(rest, ctx);
     }

@@ -5,10 +5,12 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { formatTableReference } from '../client/table-reference.js';
-import { uploadToTable, type TabularUpload } from '../flows/upload-to-table.js';
+import { TABULAR_UPLOAD_TYPES, uploadToTable, type TabularUpload, type TableUploadResult } from '../flows/upload-to-table.js';
+import { transferSpecificationFromUrl, type TransferSpecification } from '../flows/transfer-specification.js';
 import { chunkSizeOption, choiceOption, delimiterOption, parse, stringValue, UsageError } from './args.js';
 import type { CommandContext } from './context.js';
-import { countRetries, runTransfer } from './transfer.js';
+import { checkPathArguments } from './paths.js';
+import { countRetries, runTransfer, TRANSFER_OPTIONS, transferSettings } from './transfer.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 import { UPLOAD_HELP } from './help.js';
 import { ProgressDisplay } from './progress.js';
@@ -16,7 +18,13 @@ import { guardedStdin } from './stdin.js';
 import { checkTable } from './target.js';
 import { safeUri } from './urls.js';
 
-const CONFLICT_MODES = ['error', 'replace', 'rename'] as const;
+const CONFLICT_MODES = ['error', 'replace', 'rename', 'skip'] as const;
+
+/**
+ * The formats `--type` takes: those Redivis documents, less rows streamed through the API (`stream`), which this
+ * command does not do. Checked here so a typo fails before anything is read.
+ */
+export const UPLOAD_TYPES = TABULAR_UPLOAD_TYPES.filter((type) => type !== 'stream');
 
 async function sizeOf(path: string): Promise<number | undefined> {
   try {
@@ -38,7 +46,8 @@ function uploadJson(upload: TabularUpload): Record<string, unknown> {
 }
 
 export async function uploadCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parse('upload', args, {
+    ...TRANSFER_OPTIONS,
     table: { type: 'string' },
     name: { type: 'string' },
     type: { type: 'string' },
@@ -48,47 +57,62 @@ export async function uploadCommand(args: string[], ctx: CommandContext): Promis
     'on-conflict': { type: 'string' },
     'no-wait': { type: 'boolean' },
     'chunk-size': { type: 'string' },
-    json: { type: 'boolean' },
-    emulator: { type: 'boolean' },
+    from: { type: 'string' },
+    identity: { type: 'string' },
   });
   if (values.help) {
     ctx.io.stdout.write(UPLOAD_HELP);
     return 0;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(`upload takes one <path|-> (a file, or - for standard input), received ${positionals.length === 0 ? 'none' : positionals.length}`);
+  const from = stringValue(values, 'from');
+  if (from !== undefined && positionals.length > 0) {
+    throw new UsageError(`upload --from reads the data where it is, so it takes no <path|->, received ${JSON.stringify(positionals[0])}`);
   }
-  const source = positionals[0]!;
+  if (from === undefined && positionals.length !== 1) {
+    throw new UsageError(`upload takes one <path|-> (a file, or - for standard input) or --from URL, received ${positionals.length === 0 ? 'none' : positionals.length}`);
+  }
+  const identity = stringValue(values, 'identity');
+  if (identity !== undefined && from === undefined) throw new UsageError('--identity goes with --from gs://... or s3://...');
+  // The address is checked here, before anything is sent; a bad one is a usage mistake.
+  let transfer: TransferSpecification | undefined;
+  try {
+    transfer = from === undefined ? undefined : transferSpecificationFromUrl(from, identity);
+  } catch (error) {
+    throw new UsageError(`invalid --from: ${(error as Error).message.replace(/^Invalid [\w.]+: /, '')}`);
+  }
+  const source = positionals[0] ?? '';
+  ctx.words = { paths: [source] };
   const table = stringValue(values, 'table');
   if (table === undefined) throw new UsageError('upload needs --table REF (owner.dataset:next.table)');
   const name = stringValue(values, 'name');
   if (name === '') throw new UsageError('invalid --name: expected a non-empty name, received ""');
   const fromStdin = source === '-';
   if (fromStdin && name === undefined) throw new UsageError('upload - (standard input) needs --name, e.g. --name data.csv.gz');
-  const type = stringValue(values, 'type');
-  if (type === '') throw new UsageError('invalid --type: expected a format such as csv or parquet, received ""');
+  const type = choiceOption('type', stringValue(values, 'type')?.toLowerCase(), UPLOAD_TYPES);
   const delimiter = delimiterOption(stringValue(values, 'delimiter'));
   const onConflict = choiceOption('on-conflict', stringValue(values, 'on-conflict'), CONFLICT_MODES);
   const chunkSize = chunkSizeOption(stringValue(values, 'chunk-size'));
   const wait = values['no-wait'] !== true;
+  const settings = transferSettings(values);
   if (fromStdin && ctx.io.stdin.isTTY === true) {
     throw new UsageError('upload - reads data from standard input, which is a terminal; pipe data into it (… | redivis-upload upload - ...)');
   }
   checkTable(table);
+  if (!fromStdin && transfer === undefined) await checkPathArguments('upload', [source], { directories: false });
   const { output } = ctx;
 
-  return runTransfer(ctx, values.emulator === true, async (target, signal) => {
-    const totalBytes = fromStdin ? undefined : await sizeOf(source);
+  return runTransfer(ctx, settings, 'the upload', async (target, signal) => {
+    const totalBytes = fromStdin || transfer ? undefined : await sizeOf(source);
     const display = new ProgressDisplay(ctx.io.stderr, { phase: 'uploading', totalBytes });
     output.attachLive(display);
     const finishing = wait ? 'processing' : 'creating';
     const onRetry = countRetries(ctx, target, display);
-    let upload: TabularUpload;
+    let upload: TableUploadResult;
     try {
       upload = await uploadToTable({
         client: target.client,
         table,
-        source: fromStdin ? guardedStdin(ctx.io.stdin, signal) : source,
+        ...(transfer ? { transferSpecification: transfer } : { source: fromStdin ? guardedStdin(ctx.io.stdin, signal) : source }),
         ...(name === undefined ? {} : { name }),
         ...(type === undefined ? {} : { type }),
         ...(delimiter === undefined ? {} : { delimiter }),
@@ -123,12 +147,18 @@ export async function uploadCommand(args: string[], ctx: CommandContext): Promis
       });
       return 0;
     }
-    const requested = name ?? basename(source);
+    if (upload.skipped) {
+      output.out(`Skipped: ${JSON.stringify(upload.name)} already exists in ${tableName} (--on-conflict skip); nothing was sent.`);
+      return 0;
+    }
+    const requested = name ?? (transfer ? upload.name : basename(source));
     const renamed = upload.name !== requested ? ` (renamed: ${JSON.stringify(requested)} exists)` : '';
     const status = upload.status === 'completed' ? 'completed' : `${upload.status}${wait ? '' : ', not waiting for processing'}`;
     output.out(
       `Uploaded ${JSON.stringify(upload.name)}${renamed} into ${tableName}${target.emulator ? ' (embedded emulator)' : ''}: ${status}; ` +
-        `${formatBytes(bytesConfirmed)} sent in ${formatSeconds(transferMs)} (${formatRate(bytesConfirmed, transferMs)}), ` +
+        (transfer
+          ? `transferred by Redivis from ${safeUri(from!)}, `
+          : `${formatBytes(bytesConfirmed)} sent in ${formatSeconds(transferMs)} (${formatRate(bytesConfirmed, transferMs)}), `) +
         `${formatSeconds(elapsedMs)} in all, ${retries} ${retries === 1 ? 'retry' : 'retries'}.`,
     );
     return 0;

@@ -124,7 +124,10 @@ describe('redivis-upload as a child process', { concurrency: true }, () => {
     assert.equal((await runCli(['upload', path, '--table', TABLE, '--no-wait'], { env: env() })).code, 0);
     const conflict = await runCli(['upload', path, '--table', TABLE, '--no-wait'], { env: env() });
     assert.equal(conflict.code, 1);
-    assert.match(conflict.stderr, /already exists.*\[ERR_NAME_CONFLICT\]/);
+    assert.equal(
+      conflict.stderr,
+      'redivis-upload: An upload named "twice.csv" already exists in this table; add --on-conflict replace or --on-conflict rename [ERR_NAME_CONFLICT]\n',
+    );
     const renamed = await runCli(['upload', path, '--table', TABLE, '--on-conflict', 'rename', '--no-wait'], { env: env() });
     assert.equal(renamed.code, 0, renamed.stderr);
     assert.match(renamed.stdout, /^Uploaded "twice_1\.csv" \(renamed: "twice\.csv" exists\)/);
@@ -242,5 +245,43 @@ describe('redivis-upload as a child process', { concurrency: true }, () => {
     server.child.kill('SIGINT');
     const stopped = await server.done;
     assert.equal(stopped.code, 0, stopped.stderr);
+  });
+
+  test('the emulator command rehearses failures: known tables only, a read-only token, an import that fails', async (t) => {
+    const server = spawnCli(
+      ['emulator', '--table', 'demo.survey:next.visits', '--file-index-table', 'demo.survey:next.scans', '--read-only-token', 'tok-reader-1a2b', '--fail-upload', 'bad.csv=Expected 4 columns, found 5'],
+      { keepStdinOpen: true },
+    );
+    t.after(() => server.child.kill('SIGKILL'));
+    const banner = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      server.child.stdout!.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        if (text.includes('Press Ctrl+C to stop.')) resolve(text);
+      });
+      server.child.on('exit', () => reject(new Error(`the emulator exited early: ${text}`)));
+    });
+    const endpoint = /REDIVIS_API_ENDPOINT=(\S+)/.exec(banner)![1]!;
+    const token = /REDIVIS_API_TOKEN=(\S+)/.exec(banner)![1]!;
+    assert.match(banner, /read-only token \(every write answers 403\): tok-reader-1a2b\n/);
+    assert.match(banner, /tables \(every other one answers 404\): demo\.survey:next\.visits, demo\.survey:next\.scans \(file index\)\n/);
+    const as = (value: string) => childEnv({ REDIVIS_API_ENDPOINT: endpoint, REDIVIS_API_TOKEN: value });
+    const scans = join(dir, 'scans');
+    await mkdir(scans, { recursive: true });
+    await writeFile(join(scans, 'scan-1.png'), randomBytes(2_000, SEED + 30));
+    const [readOnly, unknown, failing, files] = await Promise.all([
+      runCli(['upload', '-', '--table', 'demo.survey:next.visits', '--name', 'ro.csv', '--json'], { env: as('tok-reader-1a2b'), stdin: Buffer.from('a\n1\n') }),
+      runCli(['upload', '-', '--table', 'demo.survey:next.other', '--name', 'x.csv', '--json'], { env: as(token), stdin: Buffer.from('a\n1\n') }),
+      runCli(['upload', '-', '--table', 'demo.survey:next.visits', '--name', 'bad.csv', '--json'], { env: as(token), stdin: Buffer.from('a,b\n1,2,3\n') }),
+      runCli(['add-files', scans, '--table', 'demo.survey:next.scans', '--json'], { env: as(token) }),
+    ]);
+    assert.match(JSON.stringify(onlyJson(readOnly)), /"code":"ERR_API".*HTTP 403 \(insufficient_scope/);
+    assert.match(readOnly.stderr, /\(the token needs the data\.edit scope and edit access to the dataset\)\n$/);
+    assert.match(JSON.stringify(onlyJson(unknown)), /"code":"ERR_API".*HTTP 404/);
+    assert.match(unknown.stderr, /\(check --table: owner, dataset and table must exist, on the :next version\)\n$/);
+    assert.deepEqual(onlyJson(failing), { error: { code: 'ERR_UPLOAD_FAILED', message: 'The upload failed on Redivis: Expected 4 columns, found 5 [ERR_UPLOAD_FAILED]' } });
+    assert.equal(files.code, 0, files.stderr);
+    server.child.kill('SIGINT');
+    assert.equal((await server.done).code, 0);
   });
 });
