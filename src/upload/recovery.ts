@@ -71,7 +71,8 @@ export class Recovery {
     try {
       return await operation(controller.signal);
     } catch (error) {
-      if (controller.signal.reason === STALLED && !outer?.aborted) throw this.stalled(error);
+      // The request was cut off by the deadline: what it failed with is only the cut itself.
+      if (controller.signal.reason === STALLED && !outer?.aborted) throw this.stalled();
       throw error;
     } finally {
       clearTimeout(timer);

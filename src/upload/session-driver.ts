@@ -125,7 +125,7 @@ export class SessionDriver {
       const done = await this.apply(status, plan, asked);
       if (done !== undefined) return done;
       if (measured && this.sizer.wantsProbe()) {
-        const probe = await this.timedStatus(true);
+        const probe = await this.confirmedStatus(true);
         const probed = await this.apply(probe, plan, true);
         if (probed !== undefined) return probed;
       }
@@ -264,8 +264,8 @@ export class SessionDriver {
    * Asks the server for its offset (`bytes *\/*`), again while the answer would mean lost data, since a missing
    * `Range` header reads as nothing persisted.
    */
-  private async confirmedStatus(): Promise<SessionStatus> {
-    let status = await this.timedStatus(false);
+  private async confirmedStatus(warm = false): Promise<SessionStatus> {
+    let status = await this.timedStatus(warm);
     for (let recheck = 0; recheck < 2 && !status.complete && status.persisted < this.source.retainedFrom; recheck++) {
       status = await this.timedStatus(false);
     }
@@ -278,14 +278,14 @@ export class SessionDriver {
    * progress count against the retry budget. `asked`: the status already comes from a status query.
    */
   private async apply(status: SessionStatus, plan: Plan, asked: boolean): Promise<DriverOutcome | undefined> {
-    if (status.complete) return this.complete(status.object, plan);
+    if (status.complete) return this.complete(status.object);
     let persisted = status.persisted;
     const sentData = plan.to > plan.from;
     const doubtful = persisted < this.source.retainedFrom || (sentData && !asked && persisted <= plan.from);
     if (persisted <= this.sentUpTo && doubtful && !asked) {
       // A 308 without progress after data was sent may only lack its Range header: confirm, never assume.
       const again = await this.confirmedStatus();
-      if (again.complete) return this.complete(again.object, plan);
+      if (again.complete) return this.complete(again.object);
       persisted = again.persisted;
     }
     if (persisted > this.sentUpTo || persisted < this.source.retainedFrom) {
@@ -310,22 +310,20 @@ export class SessionDriver {
     return undefined;
   }
 
-  /**
-   * Verifies a completion. An answer that could not be read is replaced by a status query's: the object it
-   * describes, or the offset to go on from.
-   */
-  private async complete(object: StoredObject, plan: Plan): Promise<DriverOutcome | undefined> {
+  /** Verifies a completion; an answer that could not be read is replaced by a status query's. */
+  private async complete(object: StoredObject): Promise<DriverOutcome> {
+    this.serverCompleted = true;
     let described = object;
     if (described.malformed) {
       const again = await this.timedStatus(false);
-      if (!again.complete) return this.apply(again, plan, true);
+      if (!again.complete) {
+        throw new ProtocolError(`the server answered a completion it cannot describe, then reported ${again.persisted} bytes persisted and the upload open`, this.request);
+      }
       if (again.object.malformed) {
-        this.serverCompleted = true;
         throw new ProtocolError('the server reports the upload complete, but its description of the object cannot be read', this.request);
       }
       described = again.object;
     }
-    this.serverCompleted = true;
     const verified = verifyCompletion(
       described,
       { ended: this.source.ended, size: this.source.available, sentUpTo: this.sentUpTo, digest: this.source.digest() },

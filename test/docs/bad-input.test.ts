@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -282,6 +283,48 @@ const CASES: Record<string, () => Promise<string>> = {
     assert.equal(stream.result?.size, 4);
     return outcome(error);
   },
+  S13: async () => {
+    const stream = createTempUploadStream({ client, table: TABLE, name: uniqueName('listener') });
+    const bug = new Error('a bug in a progress listener');
+    stream.on('progress', () => {
+      throw bug;
+    });
+    const error = await settle(() => pipeline(Readable.from([Buffer.from('listened')]), stream));
+    await new Promise((resolve) => (stream.closed ? resolve(undefined) : stream.once('close', resolve)));
+    assert.equal(emulator.getTempUpload(stream.tempUploadId!)?.state, 'complete', 'the upload is not undone');
+    return error === bug ? 'its own error' : outcome(error);
+  },
+  S14: async () => {
+    const { startSessionServer: startRaw } = await import('../support/session-server.js');
+    // Answers that take 25 ms, as on a real link, so the stream measures that larger requests pay and spills.
+    const server = await startRaw({
+      override: (_request, respond) => {
+        setTimeout(() => respond.faithful(), 25);
+        return true;
+      },
+    });
+    const spillDir = await mkdtemp(join(scratch, 'spill-'));
+    try {
+      const stream = createTempUploadStream({ url: `${server.origin}/temp`, chunkSize: Q, memoryLimit: Q, spill: { directory: spillDir, maxBytes: 64 * Q }, retry });
+      // Whatever removes the file's content under the stream (here: truncating it through /proc) loses those bytes.
+      stream.on('progress', () => {
+        if (stream.spilledBytes === 0) return;
+        for (const fd of readdirSync('/proc/self/fd')) {
+          const target = (() => {
+            try {
+              return readlinkSync(`/proc/self/fd/${fd}`);
+            } catch {
+              return '';
+            }
+          })();
+          if (target.includes(spillDir)) truncateSync(`/proc/self/fd/${fd}`, 0);
+        }
+      });
+      return outcome(await settle(() => pipeline(chunkedSource(randomBytes(96 * Q, seed), [65_536]), stream)));
+    } finally {
+      await server.close();
+    }
+  },
 
   // Servers that answer badly
   V1: () => Promise.all([locationIs(''), (request: { method: string }) => (request.method === 'POST' ? { status: 201 } : undefined)].map((override) => throughSession(override as Override))).then((runs) => [...new Set(runs.map((run) => outcome(run.error)))].join(' | ')),
@@ -363,6 +406,49 @@ const CASES: Record<string, () => Promise<string>> = {
     return total !== undefined && Number(total) === persisted + request.body.length ? { status: 200, body: JSON.stringify({ size: 'lots' }) } : undefined;
   })).error),
   V21: () => throughApi(() => ({ status: 302, headers: { location: 'https://elsewhere.example/' } }), (target) => target.createTempUploads('o.d.t', [{ name: 'x', size: 1 }])).then(outcome),
+  V28: async () => {
+    const garbled = ['HTTP/1.1 2OO OK\r\n\r\n', 'HTTP/1.1 308 Resume Incomplete\r\nContent-Length: abc\r\n\r\n', 'hello\r\n\r\n'];
+    const runs = await Promise.all(
+      garbled.map(async (text) => {
+        const { startSessionServer: startRaw } = await import('../support/session-server.js');
+        let sent = false;
+        const server = await startRaw({
+          override: (request, respond) => {
+            if (sent || !/^bytes \d+-/.test(request.contentRange ?? '')) return false;
+            sent = true;
+            respond.raw(text);
+            return true;
+          },
+        });
+        try {
+          const data = randomBytes(Q + 3, seed);
+          const stream = createTempUploadStream({ url: `${server.origin}/temp`, chunkSize: Q, retry });
+          const error = await settle(() => pipeline(Readable.from([data]), stream));
+          if (error === undefined) assert.equal(md5Hex(server.stored()), md5Hex(data));
+          return outcome(error);
+        } finally {
+          await server.close();
+        }
+      }),
+    );
+    return [...new Set(runs)].join(' | ');
+  },
+  V29: async () => {
+    const { startSessionServer: startRaw } = await import('../support/session-server.js');
+    const server = await startRaw({
+      override: (request, respond) => {
+        if (!/^bytes \d+-/.test(request.contentRange ?? '')) return false;
+        respond.trickle(308, { range: `bytes=0-${Q - 1}` }, 1000, 100);
+        return true;
+      },
+    });
+    try {
+      const stream = createTempUploadStream({ url: `${server.origin}/temp`, chunkSize: Q, retry, stallTimeoutMs: 500 });
+      return outcome(await settle(() => pipeline(Readable.from([randomBytes(2 * Q, seed)]), stream)));
+    } finally {
+      await server.close();
+    }
+  },
   V27: async () => outcome((await throughSession((request) => (request.method === 'POST' ? { status: 307, headers: { location: 'https://elsewhere.example/' } } : undefined))).error),
   V22: async () => {
     const server = await startServer(() => ({ status: 200, body: '{}' }), { tls: true });
@@ -482,7 +568,11 @@ test("the README's error table lists every code, each with a class of that code 
   const table = [...readme.matchAll(/^\| `(ERR_[A-Z_]+)` \| `(\w+)` \| (.+) \| ((?:[A-Z]\d+(?:, )?)+) \|$/gm)];
   assert.ok(table.length >= 18, `read ${table.length} rows of the error table`);
   const documented = new Set(table.map((match) => match[1]!));
-  const declared = ['ERR_INVALID_ARGUMENT', 'ERR_TABLE_REFERENCE', 'ERR_MISSING_TOKEN', 'ERR_API', 'ERR_NETWORK', 'ERR_ABORTED', 'ERR_TIMEOUT', 'ERR_PROTOCOL', 'ERR_UPLOAD_HTTP', 'ERR_SESSION_EXPIRED', 'ERR_SESSION_CANCELLED', 'ERR_DATA_LOSS', 'ERR_SIZE_MISMATCH', 'ERR_INTEGRITY', 'ERR_RETRIES_EXHAUSTED', 'ERR_UPLOAD_FAILED', 'ERR_NAME_CONFLICT', 'ERR_UNSAFE_URL'];
+  // Every code the library declares (the union in src/errors.ts), so a new one cannot be left out of the table.
+  const source = await readFile(join(ROOT, 'src', 'errors.ts'), 'utf8');
+  const union = /export type RedivisUploadErrorCode =([^;]+);/.exec(source)![1]!;
+  const declared = [...union.matchAll(/'(ERR_[A-Z_]+)'/g)].map((match) => match[1]!);
+  assert.ok(declared.length >= 19, `read ${declared.length} codes from src/errors.ts`);
   assert.deepEqual([...documented].sort(), declared.sort());
   for (const [, code, className, when, ids] of table) {
     const ErrorClass = (library as unknown as Record<string, unknown>)[className!];

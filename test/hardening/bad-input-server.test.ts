@@ -26,7 +26,7 @@ type Failure = (Error & Record<string, unknown>) | undefined;
 async function upload(override: Override, data: Buffer, options: Partial<TempUploadStreamOptions> = {}, server?: { tls?: boolean }) {
   const session = await startSessionServer(override, server);
   try {
-    const stream = createTempUploadStream({ url: `${session.origin}/temp?sig=secret`, chunkSize: Q, maxRequestSize: Q, retry, ...(server?.tls ? { dispatcher: trusting } : {}), ...options } as TempUploadStreamOptions);
+    const stream = createTempUploadStream({ url: `${session.origin}/temp?sig=secret`, chunkSize: Q, maxRequestSize: Q, spill: false, retry, ...(server?.tls ? { dispatcher: trusting } : {}), ...options } as TempUploadStreamOptions);
     const retries: UploadRetry[] = [];
     stream.on('retry', (r: UploadRetry) => retries.push(r));
     const error = (await pipeline(chunkedSource(data, [Q]), stream).then(() => undefined, (e: unknown) => e)) as Failure;
@@ -169,7 +169,7 @@ describe(`servers that answer badly (seed ${seed})`, () => {
     try {
       const client = new RedivisClient({ apiEndpoint: `${home.origin}/api/v1`, apiToken: 'secret-token-value', retry });
       const data = randomBytes(2 * Q + 5, seed);
-      const stream = createTempUploadStream({ client, url: `${home.origin}/temp?sig=1`, chunkSize: Q, maxRequestSize: Q });
+      const stream = createTempUploadStream({ client, url: `${home.origin}/temp?sig=1`, chunkSize: Q, maxRequestSize: Q, spill: false });
       await pipeline(chunkedSource(data, [Q]), stream);
       assert.equal(home.requests[0]!.headers.authorization, 'Bearer secret-token-value', 'the API host gets it');
       assert.ok(elsewhere.requests.length >= 3);

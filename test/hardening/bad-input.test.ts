@@ -137,8 +137,8 @@ describe(`bad sources (seed ${seed})`, () => {
       const uploadName = name();
       const [temp] = target === 'url' ? await client.createTempUploads(TABLE, [{ name: uploadName, size: 0, resumable: true }]) : [undefined];
       const stream = temp
-        ? createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q })
-        : createTempUploadStream({ client, table: TABLE, name: uploadName, chunkSize: Q, maxRequestSize: Q });
+        ? createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false })
+        : createTempUploadStream({ client, table: TABLE, name: uploadName, chunkSize: Q, maxRequestSize: Q, spill: false });
       const boom = new Error('disk read failed');
       const data = randomBytes(3 * Q, seed);
       const source = async function* () {
@@ -159,7 +159,7 @@ describe(`bad sources (seed ${seed})`, () => {
   test('a source longer than a declared size of 0, or one huge write past the size, is refused before finalizing', async () => {
     for (const [size, writes] of [[0, [1]], [2 * Q, [3 * Q]]] as const) {
       const uploadName = name();
-      const stream = createTempUploadStream({ client, table: TABLE, name: uploadName, chunkSize: Q, maxRequestSize: Q, size });
+      const stream = createTempUploadStream({ client, table: TABLE, name: uploadName, chunkSize: Q, maxRequestSize: Q, spill: false, size });
       const error = await outcome(pipeline(chunkedSource(randomBytes(writes[0], seed), [...writes]), stream));
       assert.equal((error as RedivisUploadError | undefined)?.code, 'ERR_SIZE_MISMATCH', String(error));
       assert.ok(!statesOf(uploadName).includes('complete'));
@@ -171,11 +171,11 @@ describe(`bad sources (seed ${seed})`, () => {
     const [temp] = await client.createTempUploads(TABLE, [{ name: uploadName, size: 0, resumable: true }]);
     emulator.injectFault({ match: { kind: 'chunk', nth: 3, tempUploadId: temp!.id }, fault: { kind: 'status', status: 503 }, times: 100 });
     const data = randomBytes(3 * Q, seed);
-    const first = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, retry: { retries: 0 } });
+    const first = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, spill: false, retry: { retries: 0 } });
     assert.equal(((await outcome(pipeline(chunkedSource(data, [Q]), first))) as RedivisUploadError).code, 'ERR_RETRIES_EXHAUSTED');
     emulator.clearFaults();
     assert.equal(emulator.getTempUpload(temp!.id)!.persisted, 2 * Q);
-    const resumed = createTempUploadStream({ client, sessionUrl: first.sessionUrl!, chunkSize: Q, maxRequestSize: Q });
+    const resumed = createTempUploadStream({ client, sessionUrl: first.sessionUrl!, chunkSize: Q, maxRequestSize: Q, spill: false });
     const error = await outcome(pipeline(chunkedSource(data.subarray(0, Q), [Q]), resumed));
     assert.equal((error as RedivisUploadError | undefined)?.code, 'ERR_SIZE_MISMATCH', String(error));
     assert.match(String(error?.message), /before the bytes the server already holds/);
@@ -216,7 +216,7 @@ describe(`bad sources (seed ${seed})`, () => {
 
   test('an object from an async-generator source rejects the pipeline with a typed error and cancels the session', async () => {
     const uploadName = name();
-    const stream = createTempUploadStream({ client, table: TABLE, name: uploadName, chunkSize: Q, maxRequestSize: Q });
+    const stream = createTempUploadStream({ client, table: TABLE, name: uploadName, chunkSize: Q, maxRequestSize: Q, spill: false });
     const error = await outcome(
       pipeline(async function* () {
         yield randomBytes(Q, seed);

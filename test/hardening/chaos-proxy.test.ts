@@ -50,7 +50,7 @@ async function uploadThrough(agent: Agent, data: Buffer, extra: { retries?: numb
   });
   const setup = new RedivisClient({ apiEndpoint: emulator.apiEndpoint, apiToken: emulator.token, dispatcher: direct });
   const [temp] = await setup.createTempUploads(FUZZ_TABLE, [{ name: `chaos-${seed}-${++counter}`, size: data.length, resumable: true }]);
-  const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, stallTimeoutMs: 10_000 });
+  const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, spill: false, stallTimeoutMs: 10_000 });
   const retries: UploadRetry[] = [];
   stream.on('retry', (r: UploadRetry) => retries.push(r));
   await pipeline(chunkedSource(data, [50_000]), stream);

@@ -40,7 +40,7 @@ async function stream(run: Run, faults: FaultRule[], options: Record<string, unk
   const { emulator, client } = run;
   const [temp] = await client.createTempUploads(TABLE, [{ name: `stream-${++counter}`, size: 0, resumable: true }]);
   for (const rule of faults) emulator.injectFault({ ...rule, match: { ...rule.match, tempUploadId: temp!.id } });
-  const upload = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, ...options });
+  const upload = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, spill: false, ...options });
   upload.on('progress', (progress: { bytesConfirmed: number }) => {
     run.during = process.getActiveResourcesInfo();
     if (progress.bytesConfirmed >= Q) run.onConfirmed?.();

@@ -27,14 +27,14 @@ async function lostCompletion(data: Buffer) {
   const [temp] = await client.createTempUploads('owner.dataset.table', [{ name: `resume-${++counter}`, size: data.length, resumable: true }]);
   const chunks = Math.max(1, Math.ceil(data.length / Q));
   emulator.injectFault({ match: { kind: 'chunk', nth: chunks, tempUploadId: temp!.id }, fault: { kind: 'reset' } });
-  const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q });
+  const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, spill: false });
   const error = await pipeline(chunkedSource(data, [Q]), stream).then(() => undefined, (e: unknown) => e);
   return { temp: temp!, stream, error };
 }
 
 /** Resumes `sessionUrl` with the whole source, as a user recovering from the failure would. */
 function resume(sessionUrl: string, data: Buffer) {
-  const stream = createTempUploadStream({ client, sessionUrl, chunkSize: Q, maxRequestSize: Q });
+  const stream = createTempUploadStream({ client, sessionUrl, chunkSize: Q, maxRequestSize: Q, spill: false });
   return { stream, done: pipeline(chunkedSource(data, [65_536]), stream) };
 }
 
@@ -59,7 +59,7 @@ describe(`a failure after the upload completed (seed ${seed})`, () => {
   // wake-up comes before anyone waits, so the stream waits forever with no timer or socket left.
   test('resuming a session that is already complete finishes when the source holds two chunks or more', { timeout: 5_000 }, async () => {
     const data = randomBytes(2 * Q, seed + 1);
-    const first = createTempUploadStream({ client, table: 'owner.dataset.table', name: `resume-${++counter}`, chunkSize: Q, maxRequestSize: Q });
+    const first = createTempUploadStream({ client, table: 'owner.dataset.table', name: `resume-${++counter}`, chunkSize: Q, maxRequestSize: Q, spill: false });
     await pipeline(chunkedSource(data, [Q]), first);
     const resumed = resume(first.sessionUrl!, data);
     const outcome = await Promise.race([

@@ -35,7 +35,7 @@ async function scenario(emulator: Emulator, agent: Agent, label: string, faults:
   const [temp] = await client.createTempUploads('sec_owner.sec_dataset.sec_table', [{ name: label, size, resumable: true }]);
   emit('secret', secretsOf(temp!.url).join(' '));
   for (const rule of faults) emulator.injectFault({ ...rule, match: { ...rule.match, tempUploadId: temp!.id } });
-  const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, ...options });
+  const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, spill: false, ...options });
   stream.on('session', (url: string) => emit('secret', secretsOf(url).join(' ')));
   stream.on('progress', (progress) => emit('progress', progress));
   stream.on('retry', (event) => emit('retry', event));

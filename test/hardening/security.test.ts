@@ -69,7 +69,7 @@ test('redirects are never followed: the other host receives nothing, the token l
       for (const at of ['POST', 'PUT'] as const) {
         const session = await startSessionServer((request) => (request.method === at ? redirect : undefined));
         try {
-          const stream = createTempUploadStream({ url: `${session.origin}/temp`, client, chunkSize: Q, maxRequestSize: Q, retry });
+          const stream = createTempUploadStream({ url: `${session.origin}/temp`, client, chunkSize: Q, maxRequestSize: Q, spill: false, retry });
           const error = await pipeline(Readable.from([randomBytes(Q + 1, status)]), stream).then(() => undefined, (e: unknown) => e);
           if (status === 308 && at === 'PUT') {
             // A 308 is the protocol's "resume incomplete"; its Location means nothing to the protocol.

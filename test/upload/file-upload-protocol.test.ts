@@ -102,7 +102,7 @@ function honestSession(total: number, override?: (s: Seen, res: ServerResponse, 
 test('a server acknowledging bytes it was never sent is DataLossError, and the session is cancelled', async () => {
   const data = randomBytes(3 * Q, seed);
   reset((s, res) => res.writeHead(308, { range: `bytes=0-${s.body.length + 99}` }).end(), true);
-  await assert.rejects(uploadFile(data, { client, table: 'o.d.t', name: 'a', resumable: true, chunkSize: Q }), (error: unknown) => {
+  await assert.rejects(uploadFile(data, { client, table: 'o.d.t', name: 'a', resumable: true, chunkSize: Q, maxRequestSize: Q }), (error: unknown) => {
     assert.ok(error instanceof DataLossError, String(error));
     assert.equal(error.serverOffset, Q + 100);
     assert.equal(error.sentUpTo, Q);
@@ -124,7 +124,7 @@ test('wrong checksums or size in the final object are IntegrityError', async () 
       res.writeHead(200).end(JSON.stringify(object));
       return true;
     }), true);
-    await assert.rejects(uploadFile(data, { client, table: 'o.d.t', name: field, resumable: true, chunkSize: Q }), (error: unknown) => {
+    await assert.rejects(uploadFile(data, { client, table: 'o.d.t', name: field, resumable: true, chunkSize: Q, maxRequestSize: Q }), (error: unknown) => {
       assert.ok(error instanceof IntegrityError && error.field === field, `${field}: ${String(error)}`);
       return true;
     });
@@ -140,7 +140,7 @@ test('a 308 without Range after a chunk is confirmed by a status query, and the 
     res.writeHead(308).end();
     return true;
   }), true);
-  const result = await uploadFile(data, { client, table: 'o.d.t', name: 'b', resumable: true, chunkSize: Q });
+  const result = await uploadFile(data, { client, table: 'o.d.t', name: 'b', resumable: true, chunkSize: Q, maxRequestSize: Q });
   assert.equal(result.final.md5, objectOf(data).md5Hash, `seed ${seed}`);
   assert.deepEqual(seen.map((s) => s.contentRange ?? s.method), [
     'POST',

@@ -93,13 +93,13 @@ test('a 1-byte file, simple by default and resumable on request', async () => {
 
 test('exactly one chunk, and one chunk plus one byte', async () => {
   const exact = await makeFile(Q);
-  const one = await uploadFile(exact.path, options({ resumable: true, chunkSize: Q }));
+  const one = await uploadFile(exact.path, options({ resumable: true, chunkSize: Q, maxRequestSize: Q }));
   assertStored(emu, one.id, exact.data);
   assert.deepEqual(logOf(emu, one.id).filter((e) => e.kind === 'chunk').map((e) => e.contentRange), [`bytes 0-${Q - 1}/${Q}`]);
 
   const plus = await makeFile(Q + 1);
   const progress: number[] = [];
-  const two = await uploadFile(plus.path, options({ resumable: true, chunkSize: Q, onProgress: (p) => progress.push(p.bytesConfirmed) }));
+  const two = await uploadFile(plus.path, options({ resumable: true, chunkSize: Q, maxRequestSize: Q, onProgress: (p) => progress.push(p.bytesConfirmed) }));
   assertStored(emu, two.id, plus.data);
   assert.deepEqual(logOf(emu, two.id).filter((e) => e.kind === 'chunk').map((e) => e.contentRange), [
     `bytes 0-${Q - 1}/${Q + 1}`,
@@ -108,9 +108,19 @@ test('exactly one chunk, and one chunk plus one byte', async () => {
   assert.deepEqual(progress, [Q, Q + 1]);
 });
 
+test('by default a resumable file sends one chunk, then the whole rest in one request read from disk as it goes', async () => {
+  const { path, data } = await makeFile(40 * Q + 3);
+  const result = await uploadFile(path, options({ resumable: true, chunkSize: Q }));
+  assertStored(emu, result.id, data);
+  assert.deepEqual(logOf(emu, result.id).filter((e) => e.kind === 'chunk').map((e) => e.contentRange), [
+    `bytes 0-${Q - 1}/${data.length}`,
+    `bytes ${Q}-${data.length - 1}/${data.length}`,
+  ]);
+});
+
 test('the resumable threshold decides the protocol asked for', async () => {
   const { path, data } = await makeFile(2 * Q + 5);
-  const result = await uploadFile(path, options({ resumableThreshold: 2 * Q, chunkSize: Q }));
+  const result = await uploadFile(path, options({ resumableThreshold: 2 * Q, chunkSize: Q, maxRequestSize: Q }));
   assert.equal(result.resumable, true);
   assertStored(emu, result.id, data);
   assert.equal(logOf(emu, result.id).filter((e) => e.kind === 'chunk').length, 3);
@@ -132,7 +142,7 @@ for (const [label, fault] of faults) {
     emu.injectFault(rule(2));
     emu.injectFault(rule(6));
     emu.injectFault(rule(13));
-    const result = await uploadFile(path, options({ resumable: true, chunkSize: Q, onProgress: (p) => progress.push(p.bytesConfirmed) }));
+    const result = await uploadFile(path, options({ resumable: true, chunkSize: Q, maxRequestSize: Q, onProgress: (p) => progress.push(p.bytesConfirmed) }));
     assertStored(emu, result.id, data);
     emu.clearFaults();
     const log = logOf(emu, result.id);
@@ -151,7 +161,7 @@ test('a Buffer source, simple and resumable', async () => {
   const simple = await uploadFile(data, options({ name: 'buffer-simple' }));
   assertStored(emu, simple.id, data);
   assert.equal(simple.final.md5, emu.getTempUpload(simple.id)?.final?.md5);
-  const resumable = await uploadFile(data, options({ name: 'buffer-resumable', resumable: true, chunkSize: Q }));
+  const resumable = await uploadFile(data, options({ name: 'buffer-resumable', resumable: true, chunkSize: Q, maxRequestSize: Q }));
   assertStored(emu, resumable.id, data);
   assert.equal(resumable.final.crc32c, emu.getTempUpload(resumable.id)?.final?.crc32c);
 });
@@ -170,7 +180,7 @@ test('the token goes to the API host only', async () => {
   const local = new RedivisClient({ apiEndpoint: separate.apiEndpoint, apiToken: separate.token, dispatcher, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
   try {
     const { path, data } = await makeFile(Q + 10);
-    const resumable = await uploadFile(path, { client: local, table: TABLE, resumable: true, chunkSize: Q });
+    const resumable = await uploadFile(path, { client: local, table: TABLE, resumable: true, chunkSize: Q, maxRequestSize: Q });
     assertStored(separate, resumable.id, data);
     const simple = await uploadFile(path, { client: local, table: TABLE, name: 'simple' });
     assertStored(separate, simple.id, data);
@@ -222,7 +232,7 @@ test('retries run out into RetriesExhaustedError carrying the last failure', asy
   const limited = new RedivisClient({ apiEndpoint: emu.apiEndpoint, apiToken: emu.token, dispatcher, retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 2 } });
   emu.injectFault({ match: { kind: 'chunk' }, fault: { kind: 'status', status: 503 }, times: Infinity });
   try {
-    await assert.rejects(uploadFile(path, { client: limited, table: TABLE, resumable: true, chunkSize: Q }), (error: unknown) => {
+    await assert.rejects(uploadFile(path, { client: limited, table: TABLE, resumable: true, chunkSize: Q, maxRequestSize: Q }), (error: unknown) => {
       assert.ok(error instanceof RetriesExhaustedError, String(error));
       assert.equal(error.attempts, 3);
       assert.ok(error.cause instanceof UploadHttpError && error.cause.status === 503);
@@ -237,7 +247,7 @@ test('aborting cancels the session', async () => {
   const { path } = await makeFile(4 * Q);
   const controller = new AbortController();
   await assert.rejects(
-    uploadFile(path, options({ resumable: true, chunkSize: Q, signal: controller.signal, onProgress: () => controller.abort() })),
+    uploadFile(path, options({ resumable: true, chunkSize: Q, maxRequestSize: Q, signal: controller.signal, onProgress: () => controller.abort() })),
     (error: unknown) => error instanceof AbortError,
   );
   const id = emu.listTempUploads().at(-1)?.id;
@@ -260,7 +270,7 @@ test('a file that shrinks or grows during the upload is a SizeMismatchError', as
       if (change === 'shrink') truncateSync(path, Q + 10);
       else appendFileSync(path, Buffer.from('more'));
     };
-    await assert.rejects(uploadFile(path, options({ resumable: true, chunkSize: Q, onProgress })), (error: unknown) => {
+    await assert.rejects(uploadFile(path, options({ resumable: true, chunkSize: Q, maxRequestSize: Q, onProgress })), (error: unknown) => {
       assert.ok(error instanceof SizeMismatchError, `${change}: ${String(error)}`);
       return true;
     });

@@ -36,7 +36,7 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
     test(`a session that is ${kind}d mid-upload fails with SessionExpiredError (${status})`, async () => {
       const temp = await tempUpload();
       inject(temp.id, { match: { kind: 'chunk', nth: 2 }, fault: { kind } });
-      const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q });
+      const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false });
       await assert.rejects(pipeline(chunkedSource(randomBytes(3 * Q, seed), [Q]), stream), { code: 'ERR_SESSION_EXPIRED', status });
       assert.notEqual(emulator.getTempUpload(temp.id)!.state, 'complete');
     });
@@ -44,7 +44,7 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
 
   test('a source longer than the declared size fails before anything is finalized', async () => {
     const temp = await tempUpload(2 * Q);
-    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, size: 2 * Q });
+    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false, size: 2 * Q });
     await assert.rejects(pipeline(chunkedSource(randomBytes(2 * Q + 1, seed), [1000]), stream), { code: 'ERR_SIZE_MISMATCH', expected: 2 * Q });
     assert.notEqual(emulator.getTempUpload(temp.id)!.state, 'complete');
     assert.ok(emulator.requestLog().every((e) => e.tempUploadId !== temp.id || e.status !== 200), 'nothing completed');
@@ -52,7 +52,7 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
 
   test('a source shorter than the declared size fails before anything is finalized', async () => {
     const temp = await tempUpload(3 * Q);
-    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, size: 3 * Q });
+    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false, size: 3 * Q });
     await assert.rejects(pipeline(chunkedSource(randomBytes(2 * Q + 7, seed), [Q]), stream), { code: 'ERR_SIZE_MISMATCH', expected: 3 * Q, actual: 2 * Q + 7 });
     assert.equal(emulator.getTempUpload(temp.id)!.state, 'cancelled');
   });
@@ -61,7 +61,7 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
     const temp = await tempUpload();
     inject(temp.id, { match: { kind: 'chunk', nth: 2 }, fault: { kind: 'stall', ms: 30_000 } });
     const controller = new AbortController();
-    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, signal: controller.signal });
+    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false, signal: controller.signal });
     stream.on('progress', (p) => {
       if (p.bytesConfirmed === Q) setImmediate(() => controller.abort(new Error('user cancelled')));
     });
@@ -74,7 +74,7 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
 
   test('destroy() cancels the session', async () => {
     const temp = await tempUpload();
-    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q });
+    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false });
     const sessionStarted = new Promise((resolve) => stream.once('session', resolve));
     stream.write(randomBytes(100, seed));
     await sessionStarted;
@@ -88,14 +88,14 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
     const temp = await tempUpload();
     const data = randomBytes(4 * Q + 11, seed);
     inject(temp.id, { match: { kind: 'chunk', nth: 3 }, fault: { kind: 'status', status: 503 }, times: 100 });
-    const first = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 2 } });
+    const first = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false, retry: { retries: 2, initialDelayMs: 1, maxDelayMs: 2 } });
     await assert.rejects(pipeline(chunkedSource(data, [Q]), first), { code: 'ERR_RETRIES_EXHAUSTED' });
     const info = emulator.getTempUpload(temp.id)!;
     assert.equal(info.state, 'in_progress');
     assert.equal(info.persisted, 2 * Q);
     emulator.clearFaults();
 
-    const second = createTempUploadStream({ client, sessionUrl: first.sessionUrl!, chunkSize: Q, maxRequestSize: Q, checksums: { md5: true } });
+    const second = createTempUploadStream({ client, sessionUrl: first.sessionUrl!, chunkSize: Q, maxRequestSize: Q, spill: false, checksums: { md5: true } });
     await pipeline(chunkedSource(data, [5000]), second);
     assert.equal(emulator.getTempUpload(temp.id)!.final!.md5Hex, md5Hex(data), `seed ${seed}`);
     assert.equal(second.result!.size, data.length);
@@ -106,12 +106,12 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
     const temp = await tempUpload();
     const data = randomBytes(3 * Q + 5, seed + 1);
     inject(temp.id, { match: { kind: 'chunk', nth: 2 }, fault: { kind: 'status', status: 503 }, times: 100 });
-    const first = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, retry: { retries: 0 } });
+    const first = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false, retry: { retries: 0 } });
     await assert.rejects(pipeline(chunkedSource(data, [Q]), first), { code: 'ERR_RETRIES_EXHAUSTED' });
     emulator.clearFaults();
     const persisted = emulator.getTempUpload(temp.id)!.persisted;
     assert.equal(persisted, Q);
-    const second = createTempUploadStream({ client, sessionUrl: first.sessionUrl!, offset: persisted, chunkSize: Q, maxRequestSize: Q });
+    const second = createTempUploadStream({ client, sessionUrl: first.sessionUrl!, offset: persisted, chunkSize: Q, maxRequestSize: Q, spill: false });
     await pipeline(chunkedSource(data.subarray(persisted), [Q]), second);
     assert.equal(emulator.getTempUpload(temp.id)!.final!.md5Hex, md5Hex(data));
   });
@@ -126,7 +126,7 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
   test('the stall deadline bounds an upload that makes no progress', async () => {
     const temp = await tempUpload();
     inject(temp.id, { match: { kind: 'chunk' }, fault: { kind: 'status', status: 503, retryAfter: '1' }, times: 1000 });
-    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, stallTimeoutMs: 30, retry: { retries: 100, initialDelayMs: 10, maxDelayMs: 20 } });
+    const stream = createTempUploadStream({ client, url: temp.url, chunkSize: Q, maxRequestSize: Q, spill: false, stallTimeoutMs: 30, retry: { retries: 100, initialDelayMs: 10, maxDelayMs: 20 } });
     await assert.rejects(pipeline(chunkedSource(randomBytes(Q, seed), [Q]), stream), { code: 'ERR_TIMEOUT' });
     emulator.clearFaults();
   });
@@ -138,7 +138,7 @@ describe(`createTempUploadStream failures (seed ${seed})`, () => {
     const highWaterMark = 32 * 1024;
     for (let nth = 1; nth <= 4; nth++) inject(temp.id, { match: { kind: 'chunk', nth }, fault: { kind: 'stall', ms: 40 } });
     const data = randomBytes(12 * Q, seed + 2);
-    const stream = createTempUploadStream({ client, url: temp.url, chunkSize, maxRequestSize: chunkSize, memoryLimit: 2 * chunkSize, highWaterMark });
+    const stream = createTempUploadStream({ client, url: temp.url, chunkSize, maxRequestSize: chunkSize, memoryLimit: 2 * chunkSize, spill: false, highWaterMark });
     let maxQueuedInNode = 0;
     let refusals = 0;
     let offset = 0;

@@ -43,7 +43,7 @@ async function sessionServer(override: Override) {
 async function uploadThrough(override: Override, size: number) {
   const server = await sessionServer(override);
   try {
-    const stream = createTempUploadStream({ url: `${server.origin}/temp`, chunkSize: Q, maxRequestSize: Q, retry });
+    const stream = createTempUploadStream({ url: `${server.origin}/temp`, chunkSize: Q, maxRequestSize: Q, spill: false, retry });
     const outcome = pipeline(chunkedSource(randomBytes(size, seed), [Q]), stream).then(() => undefined, (error: unknown) => error);
     return { error: (await outcome) as (Error & Record<string, unknown>) | undefined, requests: server.requests, stream };
   } finally {

@@ -25,7 +25,7 @@ function uniqueName(): string {
 }
 
 async function upload(data: Buffer, writeSizes: number[], options: { chunkSize?: number; size?: number } = {}) {
-  const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), ...options, ...(options.chunkSize ? { maxRequestSize: options.chunkSize, memoryLimit: 2 * options.chunkSize } : {}) });
+  const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), ...options, ...(options.chunkSize ? { maxRequestSize: options.chunkSize, memoryLimit: 2 * options.chunkSize, spill: false as const } : {}) });
   await pipeline(chunkedSource(data, writeSizes), stream);
   const id = stream.result!.tempUploadId!;
   return { stream, id, info: emulator.getTempUpload(id)!, log: emulator.requestLog().filter((e) => e.tempUploadId === id) };
@@ -74,7 +74,7 @@ describe(`createTempUploadStream boundaries (seed ${seed})`, () => {
 
   test('a stream that ends on a chunk boundary after its last chunk was sent finalizes with an empty bytes */N', async () => {
     const data = randomBytes(2 * Q, seed + 7);
-    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q });
+    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q, spill: false });
     const confirmed = new Promise<void>((resolve) => {
       stream.on('progress', (p: UploadProgress) => { if (p.bytesConfirmed === 2 * Q) resolve(); });
     });
@@ -115,7 +115,7 @@ describe(`createTempUploadStream boundaries (seed ${seed})`, () => {
 
   test('result carries the temp upload id and the server hashes; checksums match', async () => {
     const data = randomBytes(Q + 9, seed + 2);
-    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q, checksums: { md5: true } });
+    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q, spill: false, checksums: { md5: true } });
     const sessions: string[] = [];
     stream.on('session', (url: string) => sessions.push(url));
     await pipeline(chunkedSource(data, [5000]), stream);
@@ -134,7 +134,7 @@ describe(`createTempUploadStream boundaries (seed ${seed})`, () => {
 
   test('progress events count written and confirmed bytes and end with the total', async () => {
     const data = randomBytes(3 * Q, seed + 3);
-    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q });
+    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q, spill: false });
     const events: Array<{ bytesWritten: number; bytesConfirmed: number; totalBytes: number | undefined }> = [];
     stream.on('progress', (p) => events.push(p));
     await pipeline(chunkedSource(data, [Q]), stream);
@@ -145,7 +145,7 @@ describe(`createTempUploadStream boundaries (seed ${seed})`, () => {
 
   test('sizeHint is declared on the temp upload while the protocol total stays unknown', async () => {
     const data = randomBytes(Q + 1, seed + 4);
-    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q, sizeHint: 123_456 });
+    const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, maxRequestSize: Q, spill: false, sizeHint: 123_456 });
     await pipeline(chunkedSource(data, [4096]), stream);
     const info = emulator.getTempUpload(stream.result!.tempUploadId!)!;
     assert.equal(info.declaredSize, 123_456);
@@ -159,7 +159,7 @@ describe(`createTempUploadStream recovery (seed ${seed})`, () => {
     const [temp] = await client.createTempUploads('owner.dataset.table', [{ name, size, resumable: true }]);
     for (const fault of faults) emulator.injectFault({ ...fault, match: { ...fault.match, tempUploadId: temp!.id } });
     const data = randomBytes(size, seed + size + faults.length);
-    const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, ...extra });
+    const stream = createTempUploadStream({ client, url: temp!.url, chunkSize: Q, maxRequestSize: Q, spill: false, ...extra });
     const retries: UploadRetry[] = [];
     stream.on('retry', (r: UploadRetry) => retries.push(r));
     await pipeline(chunkedSource(data, [10_000]), stream);

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RequestSizer, type SizingOptions } from '../../src/upload/request-sizing.js';
+
+const MiB = 1024 * 1024;
+const stream: SizingOptions = { chunkSize: 8 * MiB, maxRequestSize: undefined, sized: false, memoryLimit: 32 * MiB, spillLimit: 256 * MiB, stallTimeoutMs: 600_000 };
+
+/** A data request of `bytes` on a link of `bytesPerMs` and round trip `rttMs`, as the driver times it. */
+function observeLink(sizer: RequestSizer, bytes: number, bytesPerMs: number, rttMs: number): void {
+  sizer.observeData(bytes, bytes / bytesPerMs + rttMs);
+}
+
+test('before anything is measured, a stream sends half its memory and a file one chunk', () => {
+  assert.equal(new RequestSizer(stream).requestCap(), 16 * MiB);
+  assert.equal(new RequestSizer({ ...stream, sized: true, memoryLimit: 0, spillLimit: 0 }).requestCap(), 8 * MiB);
+});
+
+test('a fast loopback link never spills, even when the session start was slow to connect', () => {
+  const sizer = new RequestSizer(stream);
+  sizer.observeEmpty(3, false); // a cold connection
+  observeLink(sizer, 16 * MiB, 1400 * 1000, 0.2);
+  assert.equal(sizer.wantsProbe(), true, 'the cold estimate would spill: measure on a warm connection first');
+  assert.equal(sizer.spillAllowance(), 0, 'nothing is spilled before that');
+  sizer.observeEmpty(0.2, true);
+  assert.equal(sizer.wantsProbe(), false);
+  assert.equal(sizer.spillAllowance(), 0);
+  assert.equal(sizer.requestCap(), 16 * MiB);
+});
+
+test('a 40 ms link at 1 Gbit/s spills two efficient requests beyond memory, and sends 20 round trips per request', () => {
+  const sizer = new RequestSizer(stream);
+  sizer.observeEmpty(45, false);
+  observeLink(sizer, 16 * MiB, 125_000, 40);
+  sizer.observeEmpty(40, true);
+  const efficient = sizer.efficientRequest()!;
+  assert.ok(Math.abs(efficient - 20 * 125_000 * 40) < 1, `${efficient}`);
+  assert.equal(sizer.spillAllowance(), Math.ceil(2 * efficient) - 32 * MiB);
+  const cap = sizer.requestCap();
+  assert.equal(cap % (8 * MiB), 0);
+  assert.ok(cap > 16 * MiB && cap <= efficient, `${cap}`);
+  // A link this slow to answer keeps its link busy R / (R + B·L) of the time: at least 94 % here.
+  assert.ok(cap / (cap + 125_000 * 40) > 0.94);
+});
+
+test('the spill limit bounds the disk, the stall deadline and maxRequestSize bound a request', () => {
+  const small = new RequestSizer({ ...stream, spillLimit: 64 * MiB });
+  small.observeEmpty(100, true);
+  observeLink(small, 16 * MiB, 1_250_000, 100);
+  assert.equal(small.spillAllowance(), 64 * MiB);
+  assert.equal(small.requestCap(), 48 * MiB, 'half of memory plus the spill allowed');
+
+  const deadline = new RequestSizer({ ...stream, stallTimeoutMs: 10_000 });
+  deadline.observeEmpty(100, true);
+  observeLink(deadline, 16 * MiB, 1000, 100);
+  // At 1 MB/s a quarter of the 10 s deadline is 2.5 MB: less than a chunk, so a request is one chunk.
+  assert.equal(deadline.requestCap(), 8 * MiB);
+  const roomy = new RequestSizer({ ...stream, stallTimeoutMs: 600_000 });
+  roomy.observeEmpty(100, true);
+  observeLink(roomy, 16 * MiB, 1000, 100);
+  assert.equal(roomy.requestCap(), 16 * MiB, 'at 1 MB/s, 16 MiB take 17 s of a 10-minute deadline');
+
+  const capped = new RequestSizer({ ...stream, maxRequestSize: 8 * MiB });
+  capped.observeEmpty(40, true);
+  observeLink(capped, 8 * MiB, 125_000, 40);
+  assert.equal(capped.requestCap(), 8 * MiB);
+});
+
+test('next(): whole chunks up to the cap; everything at the end when it fits one request', () => {
+  const sizer = new RequestSizer(stream);
+  assert.deepEqual(sizer.next(7 * MiB, false), { length: 0, final: false }, 'less than a chunk waits');
+  assert.deepEqual(sizer.next(20 * MiB, false), { length: 16 * MiB, final: false });
+  assert.deepEqual(sizer.next(12 * MiB + 5, false), { length: 8 * MiB, final: false });
+  assert.deepEqual(sizer.next(12 * MiB + 5, true), { length: 12 * MiB + 5, final: true });
+  assert.deepEqual(sizer.next(0, true), { length: 0, final: true }, 'an empty finalize');
+  assert.deepEqual(sizer.next(40 * MiB, true), { length: 16 * MiB, final: false }, 'more than a request holds, even at the end');
+});
+
+test('a file sends one chunk, then the whole rest once the link is measured', () => {
+  const file = new RequestSizer({ ...stream, sized: true, memoryLimit: 0, spillLimit: 0 });
+  assert.deepEqual(file.next(512 * MiB, true), { length: 8 * MiB, final: false });
+  observeLink(file, 8 * MiB, 125_000, 40);
+  assert.deepEqual(file.next(504 * MiB, true), { length: 504 * MiB, final: true });
+  assert.equal(file.spillAllowance(), 0);
+  assert.equal(file.wantsProbe(), false);
+});
