@@ -14,11 +14,15 @@ import { startEmulator, type Emulator, type FaultRule, type TempUploadInfo } fro
 import { RedivisClient } from '../../src/client/redivis-client.js';
 import { RedivisUploadError } from '../../src/errors.js';
 import { createTempUploadStream, type TempUploadStream } from '../../src/upload/temp-upload-stream.js';
+import { DEFAULT_MEMORY_LIMIT } from '../../src/upload/stream-options.js';
+import { Agent as UndiciAgent, buildConnector } from 'undici';
+import { startLinkProxy, type LinkProxy } from '../../benchmarks/link-proxy.js';
 import { startChaosProxy, type ChaosOptions, type ChaosProxy } from './chaos-proxy.js';
 import { chunkedSource, md5Hex, prng, randomBytes } from './data.js';
 import { describeSchedule, type FuzzSchedule } from './fuzz-schedule.js';
 
 export const FUZZ_TABLE = 'fuzz_owner.fuzz_dataset.fuzz_table';
+const HIGH_WATER_MARK = 16_384;
 
 /** An emulator and the dispatchers that runs share, one run at a time. */
 export interface FuzzLane {
@@ -29,6 +33,8 @@ export interface FuzzLane {
   setupAgent: Agent;
   /** The chaos proxy in front of the emulator, when the lane has one. */
   proxy?: ChaosProxy;
+  /** Carries the requests of the schedules that cross a modelled link (5 ms round trip, 400 Mbit/s). */
+  linkAgent: UndiciAgent;
   /** Runs done in this lane; names temp uploads uniquely. */
   runs: number;
   close(): Promise<void>;
@@ -47,14 +53,20 @@ export async function startFuzzLane(options: { chaos?: Omit<ChaosOptions, 'targe
     proxy = await startChaosProxy({ ...options.chaos, target: { host: '127.0.0.1', port: Number(new URL(emulator.origin).port) } });
     agent = new Agent({ connect: proxy.connector(), keepAliveTimeout: 2_000 });
   }
+  const link: LinkProxy = await startLinkProxy({ targetPort: Number(new URL(emulator.origin).port), rttMs: 5, bitsPerSecond: 400e6 });
+  const dial = buildConnector({});
+  const linkAgent = new UndiciAgent({ keepAliveTimeout: 2_000, connect: (options, callback) => dial({ ...options, hostname: '127.0.0.1', port: String(link.port) }, callback) });
   return {
     emulator,
     agent,
     setupAgent,
     proxy,
+    linkAgent,
     runs: 0,
     async close() {
       if (agent !== setupAgent) await agent.destroy();
+      await linkAgent.destroy();
+      await link.close();
       await proxy?.close();
       await emulator.close();
       await setupAgent.close();
@@ -82,7 +94,8 @@ export interface FuzzOutcome {
  * then is a hang (the stream is destroyed so the run still ends).
  */
 export async function runSchedule(lane: FuzzLane, schedule: FuzzSchedule, deadlineMs = 30_000): Promise<FuzzOutcome> {
-  const { emulator, agent } = lane;
+  const { emulator } = lane;
+  const agent = schedule.link && lane.proxy === undefined ? lane.linkAgent : lane.agent;
   const started = Date.now();
   const name = `fuzz-${schedule.seed}-${++lane.runs}.bin`;
   const client = new RedivisClient({
@@ -109,6 +122,10 @@ export async function runSchedule(lane: FuzzLane, schedule: FuzzSchedule, deadli
   const common = {
     client,
     chunkSize: schedule.chunkSize,
+    ...(schedule.requestChunks === undefined ? {} : { maxRequestSize: schedule.requestChunks * schedule.chunkSize }),
+    ...(schedule.memoryChunks === undefined ? {} : { memoryLimit: schedule.memoryChunks * schedule.chunkSize }),
+    ...(schedule.spill ? {} : { spill: false as const }),
+    highWaterMark: HIGH_WATER_MARK,
     retry: schedule.retry,
     requestTimeoutMs: schedule.requestTimeoutMs,
     stallTimeoutMs: schedule.stallTimeoutMs,
@@ -164,6 +181,12 @@ export async function runSchedule(lane: FuzzLane, schedule: FuzzSchedule, deadli
   }
 
   const problems: string[] = [];
+  const memoryLimit = (schedule.memoryChunks ?? 0) * schedule.chunkSize || Math.max(DEFAULT_MEMORY_LIMIT, 2 * schedule.chunkSize);
+  const pending = schedule.spill ? 4 * Math.min(schedule.chunkSize, 1024 * 1024) : 0;
+  if (stream.peakBufferedBytes > memoryLimit + pending + HIGH_WATER_MARK + schedule.maxWrite) {
+    problems.push(`peak memory ${stream.peakBufferedBytes} > ${memoryLimit} + ${pending} + ${HIGH_WATER_MARK} + ${schedule.maxWrite}`);
+  }
+  if (!schedule.spill && stream.peakSpilledBytes > 0) problems.push('spilled with spill: false');
   if (info === undefined) problems.push('no temp upload on the server');
   else {
     if (info.state !== 'complete') problems.push(`server state is ${info.state}, not complete`);

@@ -28,6 +28,14 @@ export interface FuzzSchedule {
   /** Whether `size` is passed to the stream. */
   knownSize: boolean;
   chunkSize: number;
+  /** `maxRequestSize` in chunks; undefined: as large as the data and the link allow. */
+  requestChunks: number | undefined;
+  /** `memoryLimit` in chunks; undefined: the default. */
+  memoryChunks: number | undefined;
+  /** Whether the replay buffer may spill to disk (it does only when the measured link makes it pay). */
+  spill: boolean;
+  /** Whether the stream's requests cross a modelled link (a few ms of round trip), where spilling does pay. */
+  link: boolean;
   /** Each write is 1 to `maxWrite` bytes, drawn from `writeSeed`. */
   maxWrite: number;
   writeSeed: number;
@@ -79,12 +87,18 @@ export function generateSchedule(seed: number, limits: ScheduleLimits = {}): Fuz
   const count = maxFaults === 0 || chance(0.1) ? 0 : int(1, maxFaults);
   for (let i = 0; i < count; i++) faults.push(chooseFault(random, int, pick, chance, target, chunkSize, maxStallMs));
 
+  const link = chance(0.2);
   return {
     seed,
     target,
     size,
     knownSize: chance(0.4),
     chunkSize,
+    requestChunks: chance(0.5) ? undefined : int(1, 4),
+    // Over a link, memory small enough that requests larger than it pay off.
+    memoryChunks: link || chance(0.5) ? int(1, 4) : undefined,
+    spill: chance(0.7),
+    link,
     maxWrite,
     writeSeed: int(0, 2 ** 31 - 1),
     dataSeed: int(0, 2 ** 31 - 1),
@@ -142,9 +156,10 @@ function chooseFault(
   } else if (faultRoll < 0.35) {
     const status = pick(STATUSES);
     const retryAfter = pick(RETRY_AFTER);
-    fault = { kind: 'status', status, ...(retryAfter === undefined ? {} : { retryAfter }), ...(chance(0.5) ? { afterBytes: afterBytes() } : {}) };
+    const body = chance(0.5) ? { afterBytes: afterBytes(), ...(chance(0.3) ? { exactBytes: true } : {}) } : chance(0.3) ? { afterProcessing: true } : {};
+    fault = { kind: 'status', status, ...(retryAfter === undefined ? {} : { retryAfter }), ...body };
   } else if (faultRoll < 0.65) {
-    fault = chance(0.5) ? { kind: 'reset' } : { kind: 'reset', afterBytes: afterBytes() };
+    fault = chance(0.5) ? { kind: 'reset' } : { kind: 'reset', afterBytes: afterBytes(), ...(chance(0.3) ? { exactBytes: true } : {}) };
   } else if (faultRoll < 0.77) {
     fault = { kind: 'stall', ms: int(5, maxStallMs) };
   } else if (faultRoll < 0.91) {
