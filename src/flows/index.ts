@@ -51,3 +51,4 @@ export {
   type RowStreamResult,
 } from './rows/row-stream-options.js';
 export { ROW_VARIABLE_TYPES, type RowVariable, type RowVariableType } from './rows/row-schema.js';
+export { uploadRowsToTable, type RowsUploadResult, type UploadRowsToTableOptions } from './rows/upload-rows.js';
