@@ -120,6 +120,7 @@ async function measure(
   }
   const seconds = (performance.now() - startedAt) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  process.stderr.write(`  ${target.name} ${path}: ${count} rows in ${seconds.toFixed(2)} s\n`);
   return {
     rowsPerSecond: count / seconds,
     megabytesPerSecond: bytes / 1e6 / seconds,
