@@ -23,8 +23,8 @@ export const DEFAULT_BATCH_ROWS = 2000;
 /**
  * Most bytes per request body by default (4 MiB), which bounds batches of wide rows before `batchRows` does.
  * Measured the same way with rows of about 1.2 KB through the 20 ms link: 3.5k rows/s at 0.5 MiB, 4.0k at 2 MiB,
- * 4.2k at 4 MiB, 3.3k at 8 MiB. It stays well below the 10 MB per request that row-insert APIs of this kind
- * accept.
+ * 4.2k at 4 MiB, 3.3k at 8 MiB. Redivis documents no limit of its own; this stays well below the 10 MB per
+ * request of BigQuery's streaming inserts.
  */
 export const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
 /** How long a partial batch waits for more rows while nothing is in flight, by default. */
