@@ -259,6 +259,7 @@ test('an abort cuts the request in flight: AbortError, and the rows confirmed st
   h.emu.clearFaults();
   assert.ok(error instanceof AbortError, error.message);
   assert.equal(rowStream.rowsConfirmed, 100);
+  assert.equal(rowStream.rowsInDoubt, 0, 'the count read after the abort settled the batch in flight');
   assert.ok(rowStream.destroyed);
   assert.deepEqual(h.emu.getUploadRows(TABLE, rowStream.upload!.name), rows.slice(0, 100));
 });

@@ -234,3 +234,31 @@ test("onConflict: 'error' refuses before any row is sent; 'replace', 'rename', '
   onto.end({ id: 1 });
   assert.ok((await ontoFailed) instanceof NameConflictError);
 });
+
+test("after a bad row, a stream with onConflict: 'append' continues from rowsConfirmed: every good row once, in order", async () => {
+  const rows = makeRows(500, seed + 9);
+  const name = 'resumed';
+  const first = stream({ name, batchRows: 64 });
+  const failed = failureOf(first);
+  for (const row of [...rows.slice(0, 321), { id: 'oops' }]) first.write(row);
+  const error = await failed;
+  assert.ok(error instanceof InvalidRowError);
+  const second = stream({ name, onConflict: 'append', batchRows: 64 });
+  await writeAll(second, rows.slice(error.rowsConfirmed));
+  assert.deepEqual(h.emu.getUploadRows(TABLE, name), rows, `seed ${seed}`);
+  assert.equal(second.result?.upload.numRows, 500);
+});
+
+test('a failing source destroys the stream: the rows confirmed stay and say how far it got, nothing held is sent later', async () => {
+  const rows = makeRows(230, seed + 10);
+  async function* failing() {
+    yield* rows;
+    throw new Error('the database went away');
+  }
+  const rowStream = stream({ batchRows: 100 });
+  await assert.rejects(pipeline(Readable.from(failing()), rowStream), /the database went away/);
+  const stored = h.emu.getUploadRows(TABLE, rowStream.upload!.name)!;
+  assert.equal(stored.length, rowStream.rowsConfirmed);
+  assert.deepEqual(stored, rows.slice(0, rowStream.rowsConfirmed));
+  assert.equal(rowStream.rowsInDoubt, 0);
+});
