@@ -97,8 +97,8 @@ export class RowInserter {
       try {
         reading = await this.recovery.retrying((signal) => this.readCount(signal));
       } catch (error) {
-        if (error instanceof AbortError) throw error;
-        throw this.doubt(batch, { serverRows: undefined, reason: 'its row count could not be read' }, error);
+        // Retries of the count exhausted, the deadline, an abort: the same last look as after the last retry.
+        throw await this.giveUp(batch, error);
       }
       if (typeof reading === 'object') throw this.doubt(batch, reading);
       if (reading === 'stored') {
