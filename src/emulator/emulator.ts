@@ -2,57 +2,24 @@
  * {@link startEmulator}: resolves options, starts the servers and exposes inspection and fault controls.
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { formatTableReference } from '../client/table-reference.js';
 import { InvalidArgumentError } from '../errors.js';
 import { API_PREFIX } from './api-routes.js';
 import { FaultEngine } from './faults.js';
-import { Dispatcher } from './server.js';
-import { EmulatorState, type ResolvedEmulatorOptions, type TempUploadRecord } from './state.js';
-import { ByteStore } from './storage.js';
-import type { Emulator, EmulatorOptions } from './types.js';
 import { rawFileRegistry } from './raw-files-api.js';
-import { copyUpload, uploadRegistry } from './uploads-api.js';
-import { formatTableReference } from '../client/table-reference.js';
-
-function resolveOptions(options: EmulatorOptions): ResolvedEmulatorOptions {
-  const positiveInteger = (name: string, value: number | undefined, fallback: number, min: number): number => {
-    if (value === undefined) return fallback;
-    if (!Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(name, `an integer >= ${min}`, value);
-    return value;
-  };
-  const token = options.token ?? randomBytes(24).toString('hex');
-  if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) {
-    throw new InvalidArgumentError('token', 'a non-empty string of visible ASCII characters', token);
-  }
-  const port = positiveInteger('port', options.port, 0, 0);
-  if (port > 65535) throw new InvalidArgumentError('port', 'an integer from 0 to 65535', port);
-  const errorShape = options.errorShape ?? 'flat';
-  if (errorShape !== 'flat' && errorShape !== 'nested') throw new InvalidArgumentError('errorShape', "'flat' or 'nested'", errorShape);
-  const storage = options.storage ?? 'disk';
-  if (storage !== 'disk' && storage !== 'discard') throw new InvalidArgumentError('storage', "'disk' or 'discard'", storage);
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new InvalidArgumentError('now', 'a function returning milliseconds', now);
-  return {
-    port,
-    host: options.host ?? '127.0.0.1',
-    token,
-    readOnlyToken: `ro-${randomBytes(24).toString('hex')}`,
-    maxTempUploadsPerRequest: positiveInteger('maxTempUploadsPerRequest', options.maxTempUploadsPerRequest, 1000, 1),
-    sessionTtlMs: positiveInteger('sessionTtlMs', options.sessionTtlMs, 86_400_000, 0),
-    now,
-    errorShape,
-    alignUnalignedChunks: options.alignUnalignedChunks ?? true,
-    storage,
-    separateUploadOrigin: options.separateUploadOrigin ?? false,
-    verbose: options.verbose ?? false,
-  };
-}
+import { resolveOptions } from './resolve-options.js';
+import { Dispatcher } from './server.js';
+import { EmulatorState, type TempUploadRecord } from './state.js';
+import { ByteStore } from './storage.js';
+import { tableRegistry, type TableInfo } from './tables.js';
+import type { Emulator, EmulatorOptions } from './types.js';
+import { copyUpload, uploadRegistry, type UploadRecord } from './upload-registry.js';
 
 /**
- * Starts a local emulator of the Redivis API's upload endpoints (`tempUploads`, `uploads`, `rawFiles`) and of the
- * GCS resumable upload protocol behind the temp upload URLs it hands out. Resolves once the servers listen; call
- * `close()` when done.
+ * Starts a local emulator of the Redivis API's upload endpoints (`tempUploads`, `uploads`, `rows`, `rawFiles`,
+ * tables) and of the GCS resumable upload protocol behind the temp upload URLs it hands out. Resolves once the
+ * servers listen; call `close()` when done.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const resolved = resolveOptions(options);
@@ -63,6 +30,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults = new FaultEngine(options.faults, options.randomFaults);
   const store = await ByteStore.create(resolved.storage);
   const state = new EmulatorState(store, resolved);
+  let tables;
+  try {
+    tables = tableRegistry(state);
+  } catch (error) {
+    await store.destroy();
+    throw error;
+  }
   const uploads = uploadRegistry(state);
   for (const [name, message] of Object.entries(failUploads)) uploads.failUpload(name, message);
   const dispatcher = new Dispatcher(state, faults);
@@ -75,9 +49,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     origin = main.origin;
     uploadOrigin = origin;
     if (resolved.separateUploadOrigin) {
-      const uploads = await dispatcher.listen('upload', '127.0.0.2', 0);
-      servers.push(uploads.server);
-      uploadOrigin = uploads.origin;
+      const uploadServer = await dispatcher.listen('upload', '127.0.0.2', 0);
+      servers.push(uploadServer.server);
+      uploadOrigin = uploadServer.origin;
     }
   } catch (error) {
     await Promise.all(servers.map(closeServer));
@@ -91,6 +65,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (found === undefined) throw new InvalidArgumentError('tempUploadId', 'the id of a temp upload of this emulator', id);
     return found;
   };
+  const findUpload = (table: string, name: string): UploadRecord | undefined => uploads.get(formatTableReference(table), name);
+  const copyTable = (table: TableInfo): TableInfo => ({ ...table });
   let closing: Promise<void> | undefined;
 
   return {
@@ -124,11 +100,26 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     listUploads: () => uploads.list().map(copyUpload),
     getUpload: (table, name) => {
-      const found = uploads.get(formatTableReference(table), name);
+      const found = findUpload(table, name);
       return found && copyUpload(found);
+    },
+    readUpload: async (table, name) => {
+      const found = findUpload(table, name);
+      const blob = found && uploads.content(found);
+      if (blob === undefined) throw new InvalidArgumentError('name', `the name of an upload of ${table} that has content`, name);
+      return blob.read();
+    },
+    getUploadRows: (table, name) => {
+      const found = findUpload(table, name);
+      return found && structuredClone(found.rows);
     },
     failUpload: (name, errorMessage) => uploads.failUpload(name, errorMessage),
     listRawFiles: () => rawFileRegistry(state).list(),
+    listTables: () => tables.list().map(copyTable),
+    getTable: (reference) => {
+      const found = tables.get(formatTableReference(reference));
+      return found && copyTable(found);
+    },
     close: () =>
       (closing ??= (async () => {
         await Promise.all([...servers.map(closeServer), dispatcher.shutdown()]);

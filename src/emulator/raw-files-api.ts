@@ -1,13 +1,16 @@
 /**
  * `POST /api/v1/tables/:tableReference/rawFiles`: registers completed temp uploads as the files of a file index
- * table. A request is all or nothing: every entry is checked (temp upload complete and of the same table, name
+ * table (a table the emulator knows as another kind answers 400; a table it does not know is taken to be one). A
+ * request is all or nothing: every entry is checked (temp upload complete and of the same table, name
  * unused in the table and in the request) before any file is created; the first problem answers 400.
  * @module
  */
 import type { ApiContext, ApiRoute } from './api-routes.js';
 import type { Reply } from './errors-body.js';
 import { randomHex, type EmulatorState, type TempUploadRecord } from './state.js';
-import { completedTempUpload, isReply, requestTable } from './uploads-api.js';
+import { requestTableInfo } from './tables-api.js';
+import { tableKey, tableRegistry } from './tables.js';
+import { completedTempUpload, isReply } from './temp-uploads-api.js';
 
 /** What the emulator knows about a registered file. */
 export interface RawFileInfo {
@@ -33,12 +36,12 @@ export class RawFileRegistry {
   private readonly names = new Map<string, Set<string>>();
 
   has(table: string, name: string): boolean {
-    return this.names.get(table.toLowerCase())?.has(name) ?? false;
+    return this.names.get(tableKey(table))?.has(name) ?? false;
   }
 
   add(file: RawFileInfo): void {
     this.files.push(file);
-    const key = file.table.toLowerCase();
+    const key = tableKey(file.table);
     let names = this.names.get(key);
     if (names === undefined) this.names.set(key, (names = new Set()));
     names.add(file.name);
@@ -62,12 +65,16 @@ export function rawFileRegistry(state: EmulatorState): RawFileRegistry {
 }
 
 async function addRawFiles(context: ApiContext): Promise<Reply> {
-  const table = requestTable(context);
-  if (typeof table !== 'string') return table;
+  const tableInfo = requestTableInfo(context);
+  if (isReply(tableInfo)) return tableInfo;
+  const table = tableInfo.reference;
   const body = await context.readJson();
   const list = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { files?: unknown }).files : undefined;
   if (!Array.isArray(list) || list.length === 0) {
     return context.error(400, 'The request body must be a JSON object with a non-empty files array of { name, tempUploadId }');
+  }
+  if (!tableInfo.isFileIndex && tableRegistry(context.state).get(table) !== undefined) {
+    return context.error(400, `Table ${table} is not a file index table: raw files can only be added to a file index table`);
   }
   const registry = rawFileRegistry(context.state);
   const accepted: Array<{ name: string; record: TempUploadRecord }> = [];

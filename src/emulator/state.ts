@@ -3,7 +3,9 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import type { TableDefinition } from './options.js';
 import type { ByteStore, Blob, Digest } from './storage.js';
+import { tableKey } from './tables.js';
 import type { TempUploadInfo, TempUploadState } from './types.js';
 
 /** Options of the emulator with every default filled in. */
@@ -16,6 +18,8 @@ export interface ResolvedEmulatorOptions {
   sessionTtlMs: number;
   now: () => number;
   errorShape: 'flat' | 'nested';
+  deleteResponse: 'json' | 'ok';
+  tables: Array<string | TableDefinition> | undefined;
   alignUnalignedChunks: boolean;
   storage: 'disk' | 'discard';
   separateUploadOrigin: boolean;
@@ -86,7 +90,7 @@ export function randomHex(bytes: number): string {
 
 export class EmulatorState {
   readonly records = new Map<string, TempUploadRecord>();
-  /** Names used so far, per lower-cased normalized table reference. */
+  /** Names used so far, per table (by its key). */
   private readonly names = new Map<string, Set<string>>();
   private lastGeneration = 0;
   /** Origin of upload URLs; set once the servers listen. */
@@ -98,7 +102,7 @@ export class EmulatorState {
   ) {}
 
   isNameTaken(table: string, name: string): boolean {
-    return this.names.get(table.toLowerCase())?.has(name) ?? false;
+    return this.names.get(tableKey(table))?.has(name) ?? false;
   }
 
   createTempUpload(table: string, name: string, declaredSize: number, resumable: boolean): TempUploadRecord {
@@ -115,7 +119,7 @@ export class EmulatorState {
       lock: new Mutex(),
     };
     this.records.set(id, record);
-    const key = table.toLowerCase();
+    const key = tableKey(table);
     let names = this.names.get(key);
     if (names === undefined) this.names.set(key, (names = new Set()));
     names.add(name);

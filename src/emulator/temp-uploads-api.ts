@@ -2,10 +2,10 @@
  * `POST /api/v1/tables/:tableReference/tempUploads`.
  * @module
  */
-import { formatTableReference, parseTableReference } from '../client/table-reference.js';
-import { TableReferenceError } from '../errors.js';
 import type { ApiContext, ApiRoute } from './api-routes.js';
 import type { Reply } from './errors-body.js';
+import type { TempUploadRecord } from './state.js';
+import { requestTable, tableKey } from './tables.js';
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
@@ -26,13 +26,8 @@ interface Requested {
 
 async function createTempUploads(context: ApiContext): Promise<Reply> {
   const { state } = context;
-  let table: string;
-  try {
-    table = formatTableReference(parseTableReference(context.params.tableReference!));
-  } catch (error) {
-    if (error instanceof TableReferenceError) return context.error(400, error.message);
-    throw error;
-  }
+  const table = requestTable(context);
+  if (typeof table !== 'string') return table;
 
   const body = await context.readJson();
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -79,3 +74,27 @@ export const tempUploadsRoute: ApiRoute = {
   scope: 'data.edit',
   handle: createTempUploads,
 };
+
+/** Whether a validation step answered a reply (an error) rather than the value asked for. */
+export function isReply(value: object): value is Reply {
+  return typeof (value as { status?: unknown }).status === 'number';
+}
+
+/**
+ * The completed temp upload `id` of `table`, or a 400 reply explaining why it cannot be used. `at` names the
+ * field in messages, e.g. `files[3].tempUploadId`.
+ */
+export function completedTempUpload(context: ApiContext, table: string, id: unknown, at: string): TempUploadRecord | Reply {
+  const { state } = context;
+  if (typeof id !== 'string' || id === '') return context.error(400, `${at} must be the id of a temp upload`);
+  const record = state.records.get(id);
+  if (record === undefined) return context.error(400, `${at} ${JSON.stringify(id)} is not a temp upload`);
+  if (tableKey(record.table) !== tableKey(table)) {
+    return context.error(400, `${at} ${JSON.stringify(id)} belongs to table ${record.table}, not ${table}`);
+  }
+  const current = state.refreshState(record);
+  if (current !== 'complete' || record.object === undefined) {
+    return context.error(400, `${at} ${JSON.stringify(id)} is not complete (its state is ${current}); upload its content first`);
+  }
+  return record;
+}

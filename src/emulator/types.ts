@@ -3,102 +3,13 @@
  * @module
  */
 
+import type { FaultRule, RequestKind } from './fault-types.js';
 import type { RawFileInfo } from './raw-files-api.js';
-import type { UploadInfo } from './uploads-api.js';
+import type { TableInfo } from './tables.js';
+import type { UploadInfo } from './upload-registry.js';
 
-/** Options of {@link startEmulator}. */
-export interface EmulatorOptions {
-  /**
-   * TCP port of the API server; 0 picks a free one.
-   * @default 0 (a free port, see {@link Emulator.origin})
-   */
-  port?: number;
-  /**
-   * Interface the API server listens on.
-   * @default '127.0.0.1'
-   */
-  host?: string;
-  /**
-   * Bearer token that carries the `data.edit` scope.
-   * @default a random hex string
-   */
-  token?: string;
-  /**
-   * Most temp uploads one `tempUploads` request may create.
-   * @default 1000 temp uploads
-   */
-  maxTempUploadsPerRequest?: number;
-  /**
-   * Lifetime of a resumable session, in milliseconds, counted from its initiation with {@link now}.
-   * @default 86_400_000 ms (24 hours)
-   */
-  sessionTtlMs?: number;
-  /**
-   * Clock used for session expiry and request-log times, in milliseconds since the epoch, so tests can move time.
-   * @default Date.now
-   */
-  now?: () => number;
-  /**
-   * Shape of API error bodies. `'flat'` = `{error: <code>, error_description, status}` (what the current official
-   * clients read); `'nested'` = `{error: {message, status}}` (the older documented shape).
-   * @default 'flat'
-   */
-  errorShape?: 'flat' | 'nested';
-  /**
-   * Commit only the 256 KiB-aligned prefix of an unaligned non-final chunk, as GCS does.
-   * @default true
-   */
-  alignUnalignedChunks?: boolean;
-  /**
-   * `'disk'` stores bytes in a temporary folder (removed by `close()`); `'discard'` keeps only sizes and running
-   * MD5/CRC32C, for benchmarks.
-   * @default 'disk'
-   */
-  storage?: 'disk' | 'discard';
-  /**
-   * Serve upload URLs (temp upload URLs and session URLs) from a second HTTP server on `127.0.0.2` instead of the
-   * API's origin, so clients can be tested against a different upload host.
-   * @default false
-   */
-  separateUploadOrigin?: boolean;
-  /**
-   * Scripted faults, applied in order; see {@link FaultRule}.
-   * @default []
-   */
-  faults?: FaultRule[];
-  /**
-   * Seeded random faults on upload-URL requests (never on API calls).
-   * @default undefined (no random faults)
-   */
-  randomFaults?: RandomFaultOptions;
-  /**
-   * Tabular uploads whose processing fails, by upload name (matched as in URL paths, `.` read as `_`, in any
-   * table), with the `errorMessage` they fail with. See also {@link Emulator.failUpload}.
-   * @default {} (every upload completes)
-   */
-  failUploads?: Record<string, string>;
-  /**
-   * Write one line per request to stderr. Never prints the Authorization header or URL query strings.
-   * @default false
-   */
-  verbose?: boolean;
-}
-
-/** Seeded random faults. */
-export interface RandomFaultOptions {
-  /**
-   * Seed of the pseudo-random generator (a 32-bit unsigned integer).
-   * @default a random seed, exposed as {@link Emulator.randomSeed}
-   */
-  seed?: number;
-  /** Probability (0 to 1) that an upload-URL request gets a fault. */
-  probability: number;
-  /**
-   * Kinds to pick from. A `status` fault answers 503.
-   * @default ['status', 'reset', 'omitRange']
-   */
-  kinds?: FaultKind[];
-}
+export type { EmulatorOptions, RandomFaultOptions, TableDefinition } from './options.js';
+export type { Fault, FaultKind, FaultMatch, FaultRule, RequestKind } from './fault-types.js';
 
 /** A running emulator. */
 export interface Emulator {
@@ -110,7 +21,7 @@ export interface Emulator {
   uploadOrigin: string;
   /** A token with the `data.edit` scope. */
   token: string;
-  /** A valid token without `data.edit`: `tempUploads` answers 403 `insufficient_scope`. */
+  /** A valid token without `data.edit`: every write answers 403 `insufficient_scope` (see `readOnlyToken`). */
   readOnlyToken: string;
   /** Seed actually used by `randomFaults` (generated when not given); undefined without random faults. */
   randomSeed: number | undefined;
@@ -144,6 +55,24 @@ export interface Emulator {
   listUploads(): UploadInfo[];
   /** The tabular upload `name` of `table` (any reference form; the name matched as in URL paths), or undefined. */
   getUpload(table: string, name: string): UploadInfo | undefined;
+  /**
+   * The content of the upload `name` of `table`: the bytes of its temp upload or of its multipart `data` part.
+   * Throws `InvalidArgumentError` for an unknown upload or one without content (a transfer, a stream), and in
+   * `'discard'` storage mode.
+   */
+  readUpload(table: string, name: string): Promise<Buffer>;
+  /**
+   * The rows stored by `POST <upload.uri>/rows` into the stream upload `name` of `table`, in the order they were
+   * stored (copies); undefined when there is no such upload. An upload of another type has none (`[]`).
+   */
+  getUploadRows(table: string, name: string): Array<Record<string, unknown>> | undefined;
+  /** The tables the emulator knows (given in `tables` or created through the API), in creation order (copies). */
+  listTables(): TableInfo[];
+  /**
+   * The table `reference` names, when it was given in `tables` or created through the API (copy). Without the
+   * `tables` option other tables exist too, with default properties, but are not listed.
+   */
+  getTable(reference: string): TableInfo | undefined;
   /**
    * Makes processing of uploads named `name`, in any table, fail with `errorMessage`, including uploads already
    * created that have not finished yet.
@@ -189,9 +118,6 @@ export interface TempUploadInfo {
   };
 }
 
-/** Which part of the protocol a request belongs to. */
-export type RequestKind = 'api' | 'simple' | 'initiate' | 'chunk' | 'status' | 'finalize' | 'cancel' | 'other';
-
 /** One request the emulator received. */
 export interface RequestLogEntry {
   /** When the request arrived, by the emulator's clock, in milliseconds since the epoch. */
@@ -216,91 +142,4 @@ export interface RequestLogEntry {
   fault?: string;
   /** Whether an Authorization header was present (its value is never recorded). */
   authorization: boolean;
-}
-
-/** The kinds of fault the emulator can inject. */
-export type FaultKind = 'status' | 'reset' | 'stall' | 'expire' | 'terminate' | 'omitRange';
-
-/** What a fault does. */
-export type Fault =
-  /**
-   * Answer `status` (with `Retry-After` when given). With `afterBytes` K the first K bytes of a data chunk are
-   * persisted first (exactly K, clamped to the chunk, even when unaligned); without it nothing is persisted.
-   */
-  | {
-      /** Selects this variant. */
-      kind: 'status';
-      /** HTTP status to answer. */
-      status: 408 | 429 | 500 | 502 | 503 | 504;
-      /** Value of the `Retry-After` header (seconds or an HTTP date); undefined sends none. */
-      retryAfter?: string;
-      /** Bytes of a data chunk persisted before answering (K above); undefined persists nothing. */
-      afterBytes?: number;
-    }
-  /**
-   * Destroy the socket without a response. With `afterBytes` K: after reading (and, for a data chunk, persisting
-   * exactly) K body bytes. Without it: after processing the request fully (a lost response).
-   */
-  | {
-      /** Selects this variant. */
-      kind: 'reset';
-      /** Body bytes read before the reset; undefined resets after the request was fully processed. */
-      afterBytes?: number;
-    }
-  /** Wait `ms` milliseconds before handling the request. */
-  | {
-      /** Selects this variant. */
-      kind: 'stall';
-      /** Delay before handling, in milliseconds. */
-      ms: number;
-    }
-  /** Expire the session (404) at this request, then handle it. */
-  | {
-      /** Selects this variant. */
-      kind: 'expire';
-    }
-  /** Terminate the session (410) at this request, then handle it. */
-  | {
-      /** Selects this variant. */
-      kind: 'terminate';
-    }
-  /** Answer a 308 without its `Range` header. */
-  | {
-      /** Selects this variant. */
-      kind: 'omitRange';
-    };
-
-/** Which requests a fault applies to. */
-export interface FaultMatch {
-  /**
-   * Request kind(s). Without it, every upload-URL request matches (API calls only match when `'api'` is listed).
-   * @default every upload-URL kind (not `'api'`)
-   */
-  kind?: RequestKind | RequestKind[];
-  /**
-   * Only requests for this temp upload.
-   * @default any temp upload
-   */
-  tempUploadId?: string;
-  /**
-   * 1-based index among the requests this rule matches, counted from when the rule was added.
-   * @default the next matching request
-   */
-  nth?: number;
-}
-
-/** A scripted fault. */
-export interface FaultRule {
-  /**
-   * Which requests the rule applies to.
-   * @default the next upload-URL request of any kind
-   */
-  match?: FaultMatch;
-  /** What happens to a matching request. */
-  fault: Fault;
-  /**
-   * How many times the rule fires (on consecutive matching requests from the `nth`). `Infinity` = always.
-   * @default 1 (fires once)
-   */
-  times?: number;
 }

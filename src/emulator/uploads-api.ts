@@ -1,225 +1,120 @@
 /**
- * Tabular uploads: `POST /api/v1/tables/:tableReference/uploads` creates one from a completed temp upload, and
- * `GET`/`HEAD`/`DELETE /api/v1/tables/:tableReference/uploads/:uploadName` read or remove it. Processing is
- * simulated without timers: each `GET` moves the status one step, `queued` → `running` → `completed`, or to
- * `failed` when a failure was injected for the upload's name.
+ * Tabular uploads: `POST /api/v1/tables/:tableReference/uploads` creates one (from a completed temp upload, the
+ * `data` part of a multipart request, a transfer Redivis runs itself, or empty for rows), and `GET`/`HEAD`/`DELETE
+ * /api/v1/tables/:tableReference/uploads/:uploadName` read or remove it.
  *
- * Choices where Redivis' behaviour is not documented: a name already used by an upload of the table is refused
- * with 400 (Redivis documents no 409); names are matched the way clients put them in paths (`.` read as `_`), case
- * sensitively; `DELETE` answers 200 with an empty body.
+ * Choices where Redivis' behaviour is not documented: a name already used by an upload of the table gets the
+ * first free `stem_1.ext`, `stem_2.ext`, ... (the official client's `rename_on_conflict` sends the same name and
+ * relies on the server); names are matched the way clients put them in paths (`.` read as `_`), case sensitively;
+ * `hash` is the hex MD5 of the content; a successful `DELETE` answers the deleted upload (or `OK`, by option).
  * @module
  */
-import { extname } from 'node:path';
-import { formatTableReference, parseTableReference } from '../client/table-reference.js';
-import { TableReferenceError } from '../errors.js';
 import type { ApiContext, ApiRoute } from './api-routes.js';
-import type { Reply } from './errors-body.js';
-import type { EmulatorState, TempUploadRecord } from './state.js';
-
-/** Processing state of a tabular upload. */
-export type UploadStatus = 'queued' | 'running' | 'completed' | 'failed';
-
-/** What the emulator knows about a tabular upload. */
-export interface UploadInfo {
-  /** Normalized table reference (see `formatTableReference`). */
-  table: string;
-  /** The upload's name, as sent when it was created. */
-  name: string;
-  /** The path clients use for it, relative to the API endpoint. */
-  uri: string;
-  /** The `type` sent, or the one inferred from the name's extension. */
-  type: string;
-  /** The temp upload that holds the data. */
-  tempUploadId: string;
-  /** Processing state; each `GET` of the upload moves it one step. */
-  status: UploadStatus;
-  /** Why processing failed; undefined unless `status` is `'failed'`. */
-  errorMessage?: string;
-  /** Emulator clock at creation, in milliseconds since the epoch. */
-  createdAt: number;
-  /** The parsing options sent with the upload (`hasHeaderRow`, `delimiter`, ...), as received. */
-  options: Record<string, unknown>;
-}
-
-/** Values of `type` the emulator accepts, as Redivis documents them. */
-export const UPLOAD_TYPES: ReadonlySet<string> = new Set([
-  'delimited', 'csv', 'tsv', 'ndjson', 'avro', 'parquet', 'orc', 'xls', 'xlsx', 'dta', 'sav', 'sas7bdat', 'shp', 'geojson', 'kml', 'stream',
-]);
-
-/** How an upload name is matched: the form the official clients put in URL paths. */
-export function uploadKey(name: string): string {
-  return name.replace(/\./g, '_');
-}
-
-/** Uploads of one emulator, and the failures injected for them. */
-export class UploadRegistry {
-  private readonly uploads = new Map<string, UploadInfo>();
-  private readonly failures = new Map<string, string>();
-
-  private static key(table: string, name: string): string {
-    return `${table.toLowerCase()}\n${uploadKey(name)}`;
-  }
-
-  get(table: string, name: string): UploadInfo | undefined {
-    return this.uploads.get(UploadRegistry.key(table, name));
-  }
-
-  add(upload: UploadInfo): void {
-    this.uploads.set(UploadRegistry.key(upload.table, upload.name), upload);
-  }
-
-  delete(table: string, name: string): boolean {
-    return this.uploads.delete(UploadRegistry.key(table, name));
-  }
-
-  list(): UploadInfo[] {
-    return [...this.uploads.values()];
-  }
-
-  /** Makes processing of every upload named `name` (in any table) fail with `errorMessage`. */
-  failUpload(name: string, errorMessage: string): void {
-    this.failures.set(uploadKey(name), errorMessage);
-  }
-
-  /** One processing step, as a `GET` observes it. */
-  advance(upload: UploadInfo): void {
-    if (upload.status === 'queued') {
-      upload.status = 'running';
-    } else if (upload.status === 'running') {
-      const failure = this.failures.get(uploadKey(upload.name));
-      if (failure === undefined) {
-        upload.status = 'completed';
-      } else {
-        upload.status = 'failed';
-        upload.errorMessage = failure;
-      }
-    }
-  }
-}
-
-const registries = new WeakMap<EmulatorState, UploadRegistry>();
-
-/** The upload registry of an emulator's state, created on first use. */
-export function uploadRegistry(state: EmulatorState): UploadRegistry {
-  let registry = registries.get(state);
-  if (registry === undefined) registries.set(state, (registry = new UploadRegistry()));
-  return registry;
-}
-
-/** Copies an upload for inspection, so callers cannot change the emulator's record. */
-export function copyUpload(upload: UploadInfo): UploadInfo {
-  return { ...upload, options: structuredClone(upload.options) };
-}
-
-/** Whether a validation step answered a reply (an error) rather than the value asked for. */
-export function isReply(value: object): value is Reply {
-  return typeof (value as { status?: unknown }).status === 'number';
-}
-
-/** The table of the request, normalized, or the 400 reply. */
-export function requestTable(context: ApiContext): string | Reply {
-  try {
-    return formatTableReference(parseTableReference(context.params.tableReference!));
-  } catch (error) {
-    if (error instanceof TableReferenceError) return context.error(400, error.message);
-    throw error;
-  }
-}
-
-/**
- * The completed temp upload `id` of `table`, or a 400 reply explaining why it cannot be used. `at` names the
- * field in messages, e.g. `files[3].tempUploadId`.
- */
-export function completedTempUpload(context: ApiContext, table: string, id: unknown, at: string): TempUploadRecord | Reply {
-  const { state } = context;
-  if (typeof id !== 'string' || id === '') return context.error(400, `${at} must be the id of a temp upload`);
-  const record = state.records.get(id);
-  if (record === undefined) return context.error(400, `${at} ${JSON.stringify(id)} is not a temp upload`);
-  if (record.table.toLowerCase() !== table.toLowerCase()) {
-    return context.error(400, `${at} ${JSON.stringify(id)} belongs to table ${record.table}, not ${table}`);
-  }
-  const current = state.refreshState(record);
-  if (current !== 'complete' || record.object === undefined) {
-    return context.error(400, `${at} ${JSON.stringify(id)} is not complete (its state is ${current}); upload its content first`);
-  }
-  return record;
-}
+import { textReply, type Reply } from './errors-body.js';
+import type { TempUploadRecord } from './state.js';
+import { requestTableInfo } from './tables-api.js';
+import { requestTable } from './tables.js';
+import { completedTempUpload, isReply } from './temp-uploads-api.js';
+import { inferType, readCreateRequest } from './upload-body.js';
+import { uploadKey, uploadRegistry, type UploadRecord } from './upload-registry.js';
 
 function uploadUri(table: string, name: string): string {
   return `/tables/${encodeURIComponent(table)}/uploads/${encodeURIComponent(uploadKey(name))}`;
 }
 
-function resource(upload: UploadInfo): Record<string, unknown> {
-  const { table: _table, options, errorMessage, ...fields } = upload;
-  return { kind: 'upload', ...fields, ...options, ...(errorMessage === undefined ? {} : { errorMessage }) };
+/** The upload resource as `GET` answers it: every documented field, unset options at Redivis' defaults. */
+export function uploadResource(upload: UploadRecord): Record<string, unknown> {
+  const option = (field: string, fallback: unknown): unknown => upload.options[field] ?? fallback;
+  return {
+    kind: 'upload',
+    id: upload.id,
+    uri: upload.uri,
+    name: upload.name,
+    status: upload.status,
+    type: upload.type,
+    hash: upload.hash,
+    size: upload.size,
+    numRows: upload.numRows,
+    numBytes: upload.numBytes,
+    badRecordsCount: upload.badRecordsCount,
+    errorMessage: upload.errorMessage ?? null,
+    hasHeaderRow: option('hasHeaderRow', true),
+    skipBadRecords: option('skipBadRecords', false),
+    hasQuotedNewlines: option('hasQuotedNewlines', false),
+    allowJaggedRows: option('allowJaggedRows', false),
+    delimiter: option('delimiter', null),
+    quoteCharacter: option('quoteCharacter', '"'),
+    escapeCharacter: option('escapeCharacter', '"'),
+    nullMarkers: option('nullMarkers', null),
+    schema: option('schema', null),
+    metadata: option('metadata', null),
+    tempUploadId: upload.tempUploadId ?? null,
+    transferSpecification: option('transferSpecification', null),
+    createdAt: upload.createdAt,
+  };
 }
-
-function inferType(name: string): string {
-  const extension = extname(name).slice(1).toLowerCase();
-  return UPLOAD_TYPES.has(extension) && extension !== 'stream' ? extension : 'delimited';
-}
-
-type Check = (value: unknown) => boolean;
-const isString: Check = (value) => typeof value === 'string' && value !== '';
-const OPTION_CHECKS: Record<string, [Check, string]> = {
-  hasHeaderRow: [(value) => typeof value === 'boolean', 'a boolean'],
-  skipBadRecords: [(value) => typeof value === 'boolean', 'a boolean'],
-  hasQuotedNewlines: [(value) => typeof value === 'boolean', 'a boolean'],
-  allowJaggedRows: [(value) => typeof value === 'boolean', 'a boolean'],
-  delimiter: [(value) => value === null || isString(value), 'a non-empty string or null'],
-  quoteCharacter: [isString, 'a non-empty string'],
-  escapeCharacter: [isString, 'a non-empty string'],
-  nullMarkers: [(value) => Array.isArray(value) && value.every((marker) => typeof marker === 'string'), 'an array of strings'],
-  schema: [
-    (value) => Array.isArray(value) && value.every((column) => column !== null && typeof column === 'object' && isString(column.name) && isString(column.type)),
-    'an array of { name, type }',
-  ],
-  metadata: [(value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'an object'],
-  transferSpecification: [(value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'an object'],
-};
 
 async function createUpload(context: ApiContext): Promise<Reply> {
-  const table = requestTable(context);
-  if (typeof table !== 'string') return table;
-  const body = await context.readJson();
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return context.error(400, 'The request body must be a JSON object { name, type?, tempUploadId, ... }');
+  const table = requestTableInfo(context);
+  if (isReply(table)) return table;
+  const request = await readCreateRequest(context);
+  if (isReply(request)) return request;
+  if (table.isFileIndex) {
+    return context.error(400, `Table ${table.reference} is a file index table: add files to it with rawFiles, not tabular uploads`);
   }
-  const fields = body as Record<string, unknown>;
-  const { name, type } = fields;
-  if (typeof name !== 'string' || name === '') return context.error(400, 'name must be a non-empty string');
-  if (type !== undefined && (typeof type !== 'string' || !UPLOAD_TYPES.has(type))) {
-    return context.error(400, `type must be one of ${[...UPLOAD_TYPES].join(', ')}`);
+  let record: TempUploadRecord | undefined;
+  if (request.tempUploadId !== undefined) {
+    const found = completedTempUpload(context, table.reference, request.tempUploadId, 'tempUploadId');
+    if (isReply(found)) return found;
+    record = found;
   }
-  const options: Record<string, unknown> = {};
-  for (const [field, [check, expected]] of Object.entries(OPTION_CHECKS)) {
-    if (fields[field] === undefined) continue;
-    if (!check(fields[field])) return context.error(400, `${field} must be ${expected}`);
-    options[field] = fields[field];
-  }
-  const record = completedTempUpload(context, table, fields.tempUploadId, 'tempUploadId');
-  if (isReply(record)) return record;
-
-  const registry = uploadRegistry(context.state);
-  const existing = registry.get(table, name);
-  if (existing !== undefined) {
-    return context.error(400, `An upload named ${JSON.stringify(existing.name)} already exists in table ${table}; delete it first or choose another name`);
-  }
-  const upload: UploadInfo = {
-    table,
+  const { state } = context;
+  const registry = uploadRegistry(state);
+  const type = request.type ?? inferType(request.name ?? '');
+  const name = registry.freeName(table.reference, request.name ?? `untitled_upload.${type}`);
+  const id = registry.nextId();
+  const stream = type === 'stream';
+  const upload: UploadRecord = {
+    id,
+    table: table.reference,
     name,
-    uri: uploadUri(table, name),
-    type: (type as string | undefined) ?? inferType(name),
-    tempUploadId: record.id,
-    status: 'queued',
-    createdAt: context.state.options.now(),
-    options,
+    uri: uploadUri(table.reference, name),
+    type,
+    source: record !== undefined ? 'tempUpload' : request.data !== undefined ? 'multipart' : stream ? 'stream' : 'transfer',
+    status: stream ? 'completed' : 'queued',
+    hash: null,
+    size: null,
+    numRows: stream ? 0 : null,
+    numBytes: stream ? 0 : null,
+    badRecordsCount: stream ? 0 : null,
+    createdAt: state.options.now(),
+    options: request.options,
+    rows: [],
   };
+  if (record !== undefined) {
+    upload.tempUploadId = record.id;
+    upload.hash = record.object!.digest.md5Hex;
+    upload.size = record.object!.digest.size;
+  }
+  if (request.data !== undefined) {
+    const blob = state.store.blob(`upload-${id}`);
+    const writer = await blob.writer();
+    try {
+      await writer.write(request.data);
+      writer.commitAll();
+    } finally {
+      await writer.close();
+    }
+    upload.blob = blob;
+    upload.hash = blob.digest().md5Hex;
+    upload.size = blob.size;
+  }
   registry.add(upload);
-  return context.json(200, resource(upload));
+  return context.json(200, uploadResource(upload));
 }
 
-function findUpload(context: ApiContext): UploadInfo | Reply {
+/** The upload a request's path names, or the 404 (or the table's 400/404). */
+export function findUpload(context: ApiContext): UploadRecord | Reply {
   const table = requestTable(context);
   if (typeof table !== 'string') return table;
   const name = context.params.uploadName!;
@@ -227,19 +122,19 @@ function findUpload(context: ApiContext): UploadInfo | Reply {
   return upload ?? context.error(404, `No upload named ${JSON.stringify(name)} in table ${table}`);
 }
 
-function getUpload(context: ApiContext): Reply {
+async function getUpload(context: ApiContext): Promise<Reply> {
   const found = findUpload(context);
   if (isReply(found)) return found;
-  // HEAD reaches this handler too; only a GET observes (and so advances) processing.
-  if (context.method === 'GET') uploadRegistry(context.state).advance(found);
-  return context.json(200, resource(found));
+  // HEAD reaches this handler too; only a GET observes (and so advances) the import.
+  if (context.method === 'GET') await uploadRegistry(context.state).advance(found);
+  return context.json(200, uploadResource(found));
 }
 
 function deleteUpload(context: ApiContext): Reply {
   const found = findUpload(context);
   if (isReply(found)) return found;
-  uploadRegistry(context.state).delete(found.table, found.name);
-  return { status: 200, body: '' };
+  uploadRegistry(context.state).delete(found);
+  return context.state.options.deleteResponse === 'ok' ? textReply(200, 'OK') : context.json(200, uploadResource(found));
 }
 
 export const createUploadRoute: ApiRoute = {

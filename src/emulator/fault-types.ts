@@ -1,0 +1,105 @@
+/**
+ * Fault injection types of the emulator: which requests a scripted rule matches and what it does to them.
+ * @module
+ */
+
+/** Which part of the protocol a request belongs to. */
+export type RequestKind = 'api' | 'simple' | 'initiate' | 'chunk' | 'status' | 'finalize' | 'cancel' | 'other';
+
+/** The kinds of fault the emulator can inject. */
+export type FaultKind = 'status' | 'reset' | 'stall' | 'expire' | 'terminate' | 'omitRange';
+
+/** What a fault does. */
+export type Fault =
+  /**
+   * Answer `status` (with `Retry-After` when given). By default nothing is processed: the request has no effect.
+   * With `afterBytes` K the first K body bytes are read first and, for a data chunk, persisted (exactly K, clamped to the
+   * chunk, even when unaligned); other requests store nothing.
+   */
+  | {
+      /** Selects this variant. */
+      kind: 'status';
+      /** HTTP status to answer. */
+      status: 408 | 429 | 500 | 502 | 503 | 504;
+      /**
+       * Value of the `Retry-After` header (seconds or an HTTP date).
+       * @default undefined (no Retry-After header)
+       */
+      retryAfter?: string;
+      /**
+       * Body bytes read (and, for a data chunk, persisted) before answering.
+       * @default undefined (nothing is read or persisted)
+       */
+      afterBytes?: number;
+    }
+  /**
+   * Destroy the socket without a response. With `afterBytes` K: after reading K body bytes (a data chunk keeps
+   * exactly them; any other request stores nothing). Without it: after processing the request
+   * fully, so its effect stays but its answer is lost.
+   */
+  | {
+      /** Selects this variant. */
+      kind: 'reset';
+      /**
+       * Body bytes read before the reset.
+       * @default undefined (reset after the request was fully processed)
+       */
+      afterBytes?: number;
+    }
+  /** Wait `ms` milliseconds before handling the request. */
+  | {
+      /** Selects this variant. */
+      kind: 'stall';
+      /** Delay before handling, in milliseconds. */
+      ms: number;
+    }
+  /** Expire the session (404) at this request, then handle it. */
+  | {
+      /** Selects this variant. */
+      kind: 'expire';
+    }
+  /** Terminate the session (410) at this request, then handle it. */
+  | {
+      /** Selects this variant. */
+      kind: 'terminate';
+    }
+  /** Answer a 308 without its `Range` header. */
+  | {
+      /** Selects this variant. */
+      kind: 'omitRange';
+    };
+
+/** Which requests a fault applies to. */
+export interface FaultMatch {
+  /**
+   * Request kind(s). Without it, every upload-URL request matches (API calls only match when `'api'` is listed).
+   * @default every upload-URL kind (not `'api'`)
+   */
+  kind?: RequestKind | RequestKind[];
+  /**
+   * Only requests for this temp upload.
+   * @default any temp upload
+   */
+  tempUploadId?: string;
+  /**
+   * 1-based index among the requests this rule matches, counted from when the rule was added.
+   * @default the next matching request
+   */
+  nth?: number;
+}
+
+/** A scripted fault. */
+export interface FaultRule {
+  /**
+   * Which requests the rule applies to.
+   * @default the next upload-URL request of any kind
+   */
+  match?: FaultMatch;
+  /** What happens to a matching request. */
+  fault: Fault;
+  /**
+   * How many times the rule fires (on consecutive matching requests from the `nth`). `Infinity` = always.
+   * @default 1 (fires once)
+   */
+  times?: number;
+}
