@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { validateFaultRule } from './faults.js';
-import type { Fault, FaultRule, RequestKind } from './types.js';
+import type { Fault, FaultRule, RequestKind } from './fault-types.js';
 
 const GRAMMAR =
   'comma-separated rules FAULT[@TARGET][*TIMES], FAULT = STATUS[:retry=V][:after=K] | reset[:K] | stall:MS | expire | ' +
@@ -86,7 +86,10 @@ function parseTarget(text: string, rule: string): NonNullable<FaultRule['match']
  * times   = integer >= 1, or "*" alone (no number) for every matching request
  * ```
  * `nth` is the 1-based index among the requests the rule matches; without it the next matching request. Without a
- * kind, a rule matches every upload-URL request (not API calls).
+ * kind, a rule matches every upload-URL request (not API calls). When several rules match a request, the most
+ * specific applies: one with `#nth`, then one with `~tempUploadId`, then one with kinds, then one with a count over
+ * an unlimited `*`; at a tie the earlier rule. So `omitRange*,503@chunk#2` answers 503 to the second chunk and
+ * drops the Range of every other 308 (see {@link FaultRule}).
  * @throws {InvalidArgumentError} when the text does not follow the grammar.
  */
 export function parseFaultSpec(spec: string): FaultRule[] {

@@ -82,13 +82,22 @@ export interface FaultMatch {
    */
   tempUploadId?: string;
   /**
-   * 1-based index among the requests this rule matches, counted from when the rule was added.
-   * @default the next matching request
+   * 1-based index among the requests this rule matches, counted from when the rule was added. A rule with `nth`
+   * is positional: it fires at requests `nth` … `nth + times - 1` of its count, and only there.
+   * @default the next matching request (the rule waits for a request that no more specific rule takes)
    */
   nth?: number;
 }
 
-/** A scripted fault. */
+/**
+ * A scripted fault.
+ *
+ * When several rules match one request, the most specific one that may fire applies, and only that one: a rule
+ * with `nth` beats one without; then one naming a `tempUploadId`; then one naming kinds; then one with a finite
+ * `times` beats an unlimited one (`Infinity`); at a tie the rule added first. Every matching rule counts the
+ * request toward its `nth`, whichever fires. A positional rule that loses one of its requests skips it; a rule
+ * without `nth` that loses is not used up and fires on a later request.
+ */
 export interface FaultRule {
   /**
    * Which requests the rule applies to.
@@ -98,7 +107,8 @@ export interface FaultRule {
   /** What happens to a matching request. */
   fault: Fault;
   /**
-   * How many times the rule fires (on consecutive matching requests from the `nth`). `Infinity` = always.
+   * How many times the rule fires: on consecutive matching requests from the `nth`, or on the next matching
+   * requests it wins. `Infinity` = always.
    * @default 1 (fires once)
    */
   times?: number;

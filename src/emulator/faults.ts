@@ -1,5 +1,5 @@
 /**
- * Chooses the fault, if any, that applies to a request: scripted rules first, then seeded random faults.
+ * Chooses the fault, if any, that applies to a request: the most specific scripted rule, else a seeded random fault.
  * @module
  */
 import { randomInt } from 'node:crypto';
@@ -92,8 +92,29 @@ export function validateFaultRule(rule: FaultRule, argument = 'faults[]'): void 
 interface RuleState {
   rule: FaultRule;
   kinds: RequestKind[] | undefined;
+  /** Matching requests counted so far (the rule's `nth` counts among these). */
   seen: number;
   fired: number;
+  /** Higher wins when several rules may fire on one request (see {@link FaultRule}). */
+  specificity: number;
+}
+
+function specificityOf(rule: FaultRule): number {
+  const match = rule.match;
+  return (
+    (match?.nth !== undefined ? 8 : 0) +
+    (match?.tempUploadId !== undefined ? 4 : 0) +
+    (match?.kind !== undefined ? 2 : 0) +
+    ((rule.times ?? 1) !== Infinity ? 1 : 0)
+  );
+}
+
+/** Whether the rule may fire on the request it has just counted. */
+function mayFire(state: RuleState): boolean {
+  const times = state.rule.times ?? 1;
+  const nth = state.rule.match?.nth;
+  // A positional rule owns requests nth .. nth + times - 1 of its count; any other rule the next ones it wins.
+  return nth === undefined ? state.fired < times : state.seen >= nth && state.seen < nth + times;
 }
 
 export class FaultEngine {
@@ -130,29 +151,33 @@ export class FaultEngine {
   add(rule: FaultRule, argument = 'rule'): void {
     validateFaultRule(rule, argument);
     const kind = rule.match?.kind;
-    this.rules.push({ rule, kinds: kind === undefined ? undefined : Array.isArray(kind) ? [...kind] : [kind], seen: 0, fired: 0 });
+    const kinds = kind === undefined ? undefined : Array.isArray(kind) ? [...kind] : [kind];
+    this.rules.push({ rule, kinds, seen: 0, fired: 0, specificity: specificityOf(rule) });
   }
 
   clear(): void {
     this.rules = [];
   }
 
-  /** The fault for this request, if any. Counts the request against every rule it matches. */
+  /**
+   * The fault for this request, if any: of the rules that match and may fire, the most specific (the first added
+   * at a tie). Counts the request against every rule it matches.
+   */
   select(request: FaultCandidate): Fault | undefined {
-    let chosen: Fault | undefined;
+    let chosen: RuleState | undefined;
     for (const state of this.rules) {
       const { rule } = state;
       const matchesKind = state.kinds === undefined ? request.kind !== 'api' : state.kinds.includes(request.kind);
       if (!matchesKind) continue;
       if (rule.match?.tempUploadId !== undefined && rule.match.tempUploadId !== request.tempUploadId) continue;
       state.seen += 1;
-      const firstAt = rule.match?.nth ?? 1;
-      if (chosen === undefined && state.seen >= firstAt && state.fired < (rule.times ?? 1)) {
-        state.fired += 1;
-        chosen = rule.fault;
-      }
+      if (mayFire(state) && (chosen === undefined || state.specificity > chosen.specificity)) chosen = state;
     }
-    if (chosen !== undefined || this.random === undefined || request.kind === 'api') return chosen;
+    if (chosen !== undefined) {
+      chosen.fired += 1;
+      return chosen.rule.fault;
+    }
+    if (this.random === undefined || request.kind === 'api') return undefined;
     return this.randomFault(request, this.random);
   }
 

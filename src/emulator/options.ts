@@ -80,7 +80,7 @@ export interface EmulatorOptions {
    */
   separateUploadOrigin?: boolean;
   /**
-   * Scripted faults, applied in order; see {@link FaultRule}.
+   * Scripted faults; see {@link FaultRule} for which one applies when several match.
    * @default []
    */
   faults?: FaultRule[];
