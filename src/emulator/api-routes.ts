@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { apiErrorCodeFor, apiErrorReply, jsonReply, type ApiErrorCode, type Reply } from './errors-body.js';
 import type { EmulatorState } from './state.js';
 import { rawFilesRoute } from './raw-files-api.js';
+import { rowsRoute } from './rows-api.js';
 import { TABLE_ROUTES } from './tables-api.js';
 import { tempUploadsRoute } from './temp-uploads-api.js';
 import { UPLOAD_ROUTES } from './uploads-api.js';
@@ -58,7 +59,7 @@ export interface ApiRoute {
  * The API's routes, tried in order. Appending an {@link ApiRoute} adds an endpoint to every emulator of the
  * process, including those already running.
  */
-export const API_ROUTES: ApiRoute[] = [tempUploadsRoute, ...UPLOAD_ROUTES, rawFilesRoute, ...TABLE_ROUTES];
+export const API_ROUTES: ApiRoute[] = [tempUploadsRoute, ...UPLOAD_ROUTES, rowsRoute, rawFilesRoute, ...TABLE_ROUTES];
 
 /** Scopes of the emulator's read-only token. */
 export const READ_ONLY_SCOPES = ['public', 'data.overview', 'data.metadata', 'data.data'];

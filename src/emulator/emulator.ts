@@ -110,6 +110,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return blob.read();
     },
     getUploadRows: (table, name) => {
+      if (!store.keepsBytes) throw new InvalidArgumentError('storage', "'disk' to keep rows (in 'discard' mode they are only counted)", 'discard');
       const found = findUpload(table, name);
       return found && structuredClone(found.rows);
     },

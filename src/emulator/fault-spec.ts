@@ -7,11 +7,11 @@ import { validateFaultRule } from './faults.js';
 import type { Fault, FaultRule, RequestKind } from './fault-types.js';
 
 const GRAMMAR =
-  'comma-separated rules FAULT[@TARGET][*TIMES], FAULT = STATUS[:retry=V][:after=K] | reset[:K] | stall:MS | expire | ' +
+  'comma-separated rules FAULT[@TARGET][*TIMES], FAULT = STATUS[:retry=V][:after=K|:processed] | reset[:K] | stall:MS | expire | ' +
   'terminate | omitRange, TARGET = [KIND[|KIND...]][~TEMP_UPLOAD_ID][#NTH]';
 
 const STATUSES = new Set(['408', '429', '500', '502', '503', '504']);
-const KINDS = new Set<RequestKind>(['api', 'simple', 'initiate', 'chunk', 'status', 'finalize', 'cancel', 'other']);
+const KINDS = new Set<RequestKind>(['api', 'rows', 'simple', 'initiate', 'chunk', 'status', 'finalize', 'cancel', 'other']);
 
 function bad(rule: string, why: string): InvalidArgumentError {
   return new InvalidArgumentError('faults', `${GRAMMAR} (${why})`, rule);
@@ -30,8 +30,10 @@ function parseFault(text: string, rule: string): Fault {
       if (option.startsWith('retry=') && option.length > 'retry='.length) fault.retryAfter = option.slice('retry='.length);
       else if (option.startsWith('after=')) fault.afterBytes = integer(option.slice('after='.length), rule, 'after');
       else if (/^\d+$/.test(option)) fault.afterBytes = integer(option, rule, 'after');
+      else if (option === 'processed') fault.afterProcessing = true;
       else throw bad(rule, `unknown status option ${JSON.stringify(option)}`);
     }
+    if (fault.afterProcessing && fault.afterBytes !== undefined) throw bad(rule, 'after=K and processed cannot be combined');
     return fault;
   }
   if (head === 'reset') {
@@ -74,22 +76,24 @@ function parseTarget(text: string, rule: string): NonNullable<FaultRule['match']
  * spec    = rule *( "," rule )
  * rule    = fault [ "@" target ] [ "*" times ]
  * fault   = status *( ":" status-option )
- *         / "reset" [ ":" bytes ]            ; destroy the socket after K body bytes, or after processing
+ *         / "reset" [ ":" bytes ]            ; destroy the socket after K body bytes (reset:0 = before
+ *                                            ; processing), or after processing
  *         / "stall:" milliseconds            ; wait before handling
  *         / "expire" / "terminate"           ; session answers 404 / 410 from this request on
  *         / "omitRange"                      ; 308 without its Range header
  * status  = "408" / "429" / "500" / "502" / "503" / "504"
  * status-option = "retry=" value             ; Retry-After header value (no , : @ * # characters)
  *         / [ "after=" ] bytes               ; persist the first K bytes of the chunk first
+ *         / "processed"                      ; handle the request fully, then answer the status
  * target  = [ kind *( "|" kind ) ] [ "~" tempUploadId ] [ "#" nth ]
- * kind    = "api" / "simple" / "initiate" / "chunk" / "status" / "finalize" / "cancel" / "other"
+ * kind    = "api" / "rows" / "simple" / "initiate" / "chunk" / "status" / "finalize" / "cancel" / "other"
  * times   = integer >= 1, or "*" alone (no number) for every matching request
  * ```
  * `nth` is the 1-based index among the requests the rule matches; without it the next matching request. Without a
- * kind, a rule matches every upload-URL request (not API calls). When several rules match a request, the most
- * specific applies: one with `#nth`, then one with `~tempUploadId`, then one with kinds, then one with a count over
- * an unlimited `*`; at a tie the earlier rule. So `omitRange*,503@chunk#2` answers 503 to the second chunk and
- * drops the Range of every other 308 (see {@link FaultRule}).
+ * kind, a rule matches every upload-URL request and every rows request (not other API calls). When several rules
+ * match a request, the most specific applies: one with `#nth`, then one with `~tempUploadId`, then one with kinds,
+ * then one with a count over an unlimited `*`; at a tie the earlier rule. So `omitRange*,503@chunk#2` answers 503
+ * to the second chunk and drops the Range of every other 308 (see {@link FaultRule}).
  * @throws {InvalidArgumentError} when the text does not follow the grammar.
  */
 export function parseFaultSpec(spec: string): FaultRule[] {

@@ -3,8 +3,11 @@
  * @module
  */
 
-/** Which part of the protocol a request belongs to. */
-export type RequestKind = 'api' | 'simple' | 'initiate' | 'chunk' | 'status' | 'finalize' | 'cancel' | 'other';
+/**
+ * Which part of the protocol a request belongs to. `rows` is a `POST <upload.uri>/rows` of a stream upload; `api`
+ * is every other API call.
+ */
+export type RequestKind = 'api' | 'rows' | 'simple' | 'initiate' | 'chunk' | 'status' | 'finalize' | 'cancel' | 'other';
 
 /** The kinds of fault the emulator can inject. */
 export type FaultKind = 'status' | 'reset' | 'stall' | 'expire' | 'terminate' | 'omitRange';
@@ -14,7 +17,8 @@ export type Fault =
   /**
    * Answer `status` (with `Retry-After` when given). By default nothing is processed: the request has no effect.
    * With `afterBytes` K the first K body bytes are read first and, for a data chunk, persisted (exactly K, clamped to the
-   * chunk, even when unaligned); other requests store nothing.
+   * chunk, even when unaligned); other requests store nothing. With `afterProcessing` the request is
+   * handled in full (a chunk persisted, rows stored, temp uploads created) and its answer replaced by `status`.
    */
   | {
       /** Selects this variant. */
@@ -31,11 +35,17 @@ export type Fault =
        * @default undefined (nothing is read or persisted)
        */
       afterBytes?: number;
+      /**
+       * Handle the request fully, then answer `status` instead of its real answer. Not with `afterBytes`.
+       * @default false (answer before processing)
+       */
+      afterProcessing?: boolean;
     }
   /**
    * Destroy the socket without a response. With `afterBytes` K: after reading K body bytes (a data chunk keeps
-   * exactly them; any other request stores nothing). Without it: after processing the request
-   * fully, so its effect stays but its answer is lost.
+   * exactly them; any other request stores nothing, so `reset:0` is a reset before
+   * processing). Without it: after processing the request fully, so its effect stays (rows stored, a chunk
+   * persisted) but its answer is lost.
    */
   | {
       /** Selects this variant. */
@@ -72,8 +82,9 @@ export type Fault =
 /** Which requests a fault applies to. */
 export interface FaultMatch {
   /**
-   * Request kind(s). Without it, every upload-URL request matches (API calls only match when `'api'` is listed).
-   * @default every upload-URL kind (not `'api'`)
+   * Request kind(s). Without it, every upload-URL request and every `rows` request matches (other API calls only
+   * match when `'api'` is listed).
+   * @default every upload-URL kind and `'rows'` (not `'api'`)
    */
   kind?: RequestKind | RequestKind[];
   /**
@@ -101,7 +112,7 @@ export interface FaultMatch {
 export interface FaultRule {
   /**
    * Which requests the rule applies to.
-   * @default the next upload-URL request of any kind
+   * @default the next upload-URL or rows request of any kind
    */
   match?: FaultMatch;
   /** What happens to a matching request. */

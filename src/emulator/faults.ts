@@ -4,10 +4,11 @@
  */
 import { randomInt } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
-import type { Fault, FaultKind, FaultRule, RandomFaultOptions, RequestKind } from './types.js';
+import type { Fault, FaultKind, FaultRule, RequestKind } from './fault-types.js';
+import type { RandomFaultOptions } from './options.js';
 
 const FAULT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-const REQUEST_KINDS = new Set<RequestKind>(['api', 'simple', 'initiate', 'chunk', 'status', 'finalize', 'cancel', 'other']);
+const REQUEST_KINDS = new Set<RequestKind>(['api', 'rows', 'simple', 'initiate', 'chunk', 'status', 'finalize', 'cancel', 'other']);
 const FAULT_KINDS = new Set<FaultKind>(['status', 'reset', 'stall', 'expire', 'terminate', 'omitRange']);
 const DEFAULT_RANDOM_KINDS: FaultKind[] = ['status', 'reset', 'omitRange'];
 
@@ -23,6 +24,7 @@ export interface FaultCandidate {
 export function describeFault(fault: Fault): string {
   switch (fault.kind) {
     case 'status':
+      if (fault.afterProcessing) return `${fault.status}:processed`;
       return `${fault.status}${fault.afterBytes === undefined ? '' : `:after=${fault.afterBytes}`}`;
     case 'reset':
       return fault.afterBytes === undefined ? 'reset' : `reset:${fault.afterBytes}`;
@@ -62,6 +64,12 @@ export function validateFaultRule(rule: FaultRule, argument = 'faults[]'): void 
     }
     if (fault.retryAfter !== undefined && (typeof fault.retryAfter !== 'string' || /[\r\n]/.test(fault.retryAfter))) {
       throw new InvalidArgumentError(`${argument}.fault.retryAfter`, 'a header value string', fault.retryAfter);
+    }
+    if (fault.afterProcessing !== undefined && typeof fault.afterProcessing !== 'boolean') {
+      throw new InvalidArgumentError(`${argument}.fault.afterProcessing`, 'a boolean', fault.afterProcessing);
+    }
+    if (fault.afterProcessing === true && fault.afterBytes !== undefined) {
+      throw new InvalidArgumentError(`${argument}.fault`, 'afterBytes or afterProcessing, not both', fault);
     }
   }
   if ((fault.kind === 'status' || fault.kind === 'reset') && fault.afterBytes !== undefined && !isNonNegativeInteger(fault.afterBytes)) {
@@ -185,6 +193,7 @@ export class FaultEngine {
     if (random() >= this.probability) return undefined;
     const kind = this.randomKinds[Math.floor(random() * this.randomKinds.length)]!;
     const length = request.bodyLength ?? 0;
+    if (request.kind === 'rows') return randomRowsFault(kind, length, random);
     const afterBytes = length > 0 && random() < 0.5 ? Math.floor(random() * length) : undefined;
     switch (kind) {
       case 'status':
@@ -196,5 +205,20 @@ export class FaultEngine {
       default:
         return { kind };
     }
+  }
+}
+
+/** A random fault for a rows request: status and reset before or after processing; session kinds do nothing. */
+function randomRowsFault(kind: FaultKind, length: number, random: () => number): Fault | undefined {
+  const afterProcessing = random() < 0.5;
+  switch (kind) {
+    case 'status':
+      return afterProcessing ? { kind: 'status', status: 503, afterProcessing } : { kind: 'status', status: 503 };
+    case 'reset':
+      return afterProcessing ? { kind: 'reset' } : { kind: 'reset', afterBytes: Math.floor(random() * length) };
+    case 'stall':
+      return { kind: 'stall', ms: Math.floor(random() * 50) };
+    default:
+      return undefined;
   }
 }

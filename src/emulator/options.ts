@@ -23,7 +23,7 @@ export interface EmulatorOptions {
   token?: string;
   /**
    * Bearer token that reads but cannot write: every route that needs `data.edit` (creating temp uploads, uploads,
-   * tables and raw files, deleting uploads) answers it 403 `insufficient_scope`. Must differ from `token`.
+   * tables, rows and raw files, deleting uploads) answers it 403 `insufficient_scope`. Must differ from `token`.
    * @default `ro-` and a random hex string
    */
   readOnlyToken?: string;
@@ -69,7 +69,7 @@ export interface EmulatorOptions {
   alignUnalignedChunks?: boolean;
   /**
    * `'disk'` stores bytes in a temporary folder (removed by `close()`); `'discard'` keeps only sizes and running
-   * MD5/CRC32C, for benchmarks (uploads then report no `numRows`).
+   * MD5/CRC32C, for benchmarks (byte uploads then report no `numRows`; stream rows are counted, not kept).
    * @default 'disk'
    */
   storage?: 'disk' | 'discard';
@@ -85,7 +85,7 @@ export interface EmulatorOptions {
    */
   faults?: FaultRule[];
   /**
-   * Seeded random faults on upload-URL requests (never on API calls).
+   * Seeded random faults on upload-URL requests and `rows` requests (never on other API calls).
    * @default undefined (no random faults)
    */
   randomFaults?: RandomFaultOptions;
@@ -130,10 +130,12 @@ export interface RandomFaultOptions {
    * @default a random seed, exposed as {@link Emulator.randomSeed}
    */
   seed?: number;
-  /** Probability (0 to 1) that an upload-URL request gets a fault. */
+  /** Probability (0 to 1) that a request gets a fault. */
   probability: number;
   /**
-   * Kinds to pick from. A `status` fault answers 503.
+   * Kinds to pick from. A `status` fault answers 503. On `rows` requests status and reset faults act before or
+   * after processing (half the time each), and kinds that only concern sessions (`expire`, `terminate`,
+   * `omitRange`) do nothing.
    * @default ['status', 'reset', 'omitRange']
    */
   kinds?: FaultKind[];

@@ -11,7 +11,8 @@ import { apiErrorCodeFor, apiErrorReply, textReply, type Reply } from './errors-
 import { describeFault, type FaultEngine } from './faults.js';
 import { handleSessionUrl, persistPartial } from './resumable.js';
 import type { EmulatorState } from './state.js';
-import type { Fault, RequestKind, RequestLogEntry } from './types.js';
+import type { Fault, RequestKind } from './fault-types.js';
+import type { RequestLogEntry } from './types.js';
 import { classifyUpload, handleTempUploadUrl, headerInteger, isUploadPath, type UploadContext, type UploadTarget } from './upload-routes.js';
 
 /** Which routes a server answers. */
@@ -107,7 +108,7 @@ export class Dispatcher {
     const isApi = role !== 'upload' && (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`));
     const upload: UploadTarget | undefined =
       role !== 'api' && isUploadPath(path) ? classifyUpload(method, path, contentRange) : undefined;
-    const kind: RequestKind = isApi ? 'api' : (upload?.kind ?? 'other');
+    const kind: RequestKind = isApi ? (isRowsRequest(method, path) ? 'rows' : 'api') : (upload?.kind ?? 'other');
     entry.kind = kind;
     if (upload?.tempUploadId !== undefined && state.records.has(upload.tempUploadId)) entry.tempUploadId = upload.tempUploadId;
 
@@ -144,7 +145,7 @@ export class Dispatcher {
       if (bodyFault.kind === 'reset' || !(await body.drain())) return this.reset(req, entry);
       return this.send(req, res, entry, this.faultReply(bodyFault, kind), fault);
     }
-    if (fault?.kind === 'status') {
+    if (fault?.kind === 'status' && fault.afterProcessing !== true) {
       if (!(await body.drain())) return this.reset(req, entry);
       return this.send(req, res, entry, this.faultReply(fault, kind), fault);
     }
@@ -156,6 +157,7 @@ export class Dispatcher {
     else reply = (await body.drain()) ? textReply(404, `Not found: ${method} ${path}`) : undefined;
 
     if (reply === undefined || fault?.kind === 'reset') return this.reset(req, entry);
+    if (fault?.kind === 'status') return this.send(req, res, entry, this.faultReply(fault, kind), fault);
     return this.send(req, res, entry, reply, fault);
   }
 
@@ -183,10 +185,6 @@ export class Dispatcher {
         ));
     }
     if (!(await body.drain())) return undefined;
-    if (method === 'HEAD' && reply.body !== undefined && reply.status >= 400) {
-      const payload = encodeURIComponent(String(reply.body));
-      return { status: reply.status, headers: { ...reply.headers, 'x-redivis-error-payload': payload } };
-    }
     return reply;
   }
 
@@ -194,7 +192,7 @@ export class Dispatcher {
     const status = fault.kind === 'status' ? fault.status : 503;
     const headers: Record<string, string> = {};
     if (fault.kind === 'status' && fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
-    if (kind === 'api') {
+    if (kind === 'api' || kind === 'rows') {
       return apiErrorReply(this.state.options.errorShape, status, apiErrorCodeFor(status), `Injected fault: HTTP ${status}`, { headers });
     }
     return textReply(status, `Injected fault: HTTP ${status}`, headers);
@@ -202,6 +200,10 @@ export class Dispatcher {
 
   private send(req: IncomingMessage, res: ServerResponse, entry: RequestLogEntry, reply: Reply, fault: Fault | undefined): void {
     const headers = { ...reply.headers };
+    // HEAD answers carry no body, so the API puts its error JSON in a header (also for injected faults).
+    if (req.method === 'HEAD' && reply.status >= 400 && reply.body !== undefined && (entry.kind === 'api' || entry.kind === 'rows')) {
+      headers['x-redivis-error-payload'] = encodeURIComponent(String(reply.body));
+    }
     let status = reply.status;
     if (status === 308 && fault?.kind === 'omitRange') delete headers.range;
     if (status === 308 && String(req.headers['x-guploader-no-308']).toLowerCase() === 'yes') {
@@ -228,6 +230,11 @@ export class Dispatcher {
       `[emulator] ${entry.method} ${entry.path} ${entry.kind} -> ${entry.status || 'reset'} ${entry.bytesReceived}B${range}${fault}\n`,
     );
   }
+}
+
+/** Whether an API request inserts rows into a stream upload (`POST <upload.uri>/rows`). */
+function isRowsRequest(method: string, path: string): boolean {
+  return method === 'POST' && /^\/tables\/[^/]+\/uploads\/[^/]+\/rows\/?$/.test(path.slice(API_PREFIX.length));
 }
 
 function urlHost(host: string): string {

@@ -63,7 +63,8 @@ export interface Emulator {
   readUpload(table: string, name: string): Promise<Buffer>;
   /**
    * The rows stored by `POST <upload.uri>/rows` into the stream upload `name` of `table`, in the order they were
-   * stored (copies); undefined when there is no such upload. An upload of another type has none (`[]`).
+   * stored (copies); undefined when there is no such upload. An upload of another type has none (`[]`). Throws
+   * `InvalidArgumentError` in `'discard'` storage mode, where rows are counted but not kept.
    */
   getUploadRows(table: string, name: string): Array<Record<string, unknown>> | undefined;
   /** The tables the emulator knows (given in `tables` or created through the API), in creation order (copies). */

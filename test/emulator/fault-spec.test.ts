@@ -29,9 +29,18 @@ test('parseFaultSpec reads every fault form, targets and repeat counts', () => {
   ]);
 });
 
+test('parseFaultSpec reads rows targets and status faults after processing', () => {
+  assert.deepEqual(parseFaultSpec('503:processed@rows#2,reset:0@rows,reset@rows*2,stall:100@rows|chunk'), [
+    { fault: { kind: 'status', status: 503, afterProcessing: true }, match: { kind: 'rows', nth: 2 } },
+    { fault: { kind: 'reset', afterBytes: 0 }, match: { kind: 'rows' } },
+    { fault: { kind: 'reset' }, match: { kind: 'rows' }, times: 2 },
+    { fault: { kind: 'stall', ms: 100 }, match: { kind: ['rows', 'chunk'] } },
+  ]);
+});
+
 test('parseFaultSpec refuses bad syntax with InvalidArgumentError', () => {
   for (const bad of ['', '503,', '404', 'reset:x', 'reset:1:2', 'stall', 'stall:-1', 'stall:1.5', 'expire:1', 'omitRange@upload',
-    '503@chunk#0', '503@chunk#x', '503*0', '503:retry=', '503:foo', 'boom', '503@chunk@status']) {
+    '503@chunk#0', '503@chunk#x', '503*0', '503:retry=', '503:foo', 'boom', '503@chunk@status', '503:processed:after=1', 'reset:processed']) {
     assert.throws(() => parseFaultSpec(bad), (error: unknown) => {
       assert.ok(error instanceof InvalidArgumentError, bad);
       assert.equal(error.code, 'ERR_INVALID_ARGUMENT');

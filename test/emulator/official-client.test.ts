@@ -1,7 +1,7 @@
 /**
  * The requests the official Python client sends, request by request and header by header, sent raw with undici and
  * answered as that client needs: every field present with unset ones as null, multipart content, the HEAD/DELETE
- * sequence of a replace, table creation and existence, file index uploads, transfers.
+ * sequence of a replace, table creation and existence, file index uploads, transfers, stream uploads and their rows.
  */
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -228,6 +228,22 @@ test('add_files into a new file index table: create, temp uploads by relative pa
   assert.deepEqual(added.results.map((file: any) => [file.name, file.size]), [['2024/a.png', '70000'], ['empty.txt', '0']]);
   const stored = h.emu.listRawFiles().filter((file) => file.table === 'me.survey:next.scans');
   assert.deepEqual(stored.map((file) => file.md5Hex), files.map((file) => md5Hex(file.data)), `seed ${SEED + 2}`);
+});
+
+test('a stream upload: create with type stream and a schema (no wait), then insert_rows per batch', async () => {
+  assert.equal((await send('HEAD', uploadUri('streamed_data'))).status, 404);
+  const schema = [{ name: 'id', type: 'integer' }, { name: 'Numeric', type: 'float' }, { name: 'Key', type: 'string' }, { name: 'Boolean', type: 'boolean' }];
+  const created = successBody(await sendJson('POST', `${tableUri()}/uploads`, uploadPayload('streamed_data', { type: 'stream', schema }))) as any;
+  const batches = [
+    [{ id: 1, Numeric: 871976, Key: 'key5', Boolean: false }, { id: 2, Numeric: 743085, Key: 'key4', Boolean: false }],
+    [{ id: 3 }],
+  ];
+  for (const rows of batches) {
+    const answer = successBody(await sendJson('POST', `${created.uri}/rows`, { rows })) as any;
+    assert.equal(answer.kind, 'upload', 'insert_rows returns the parsed JSON answer');
+  }
+  assert.equal((successBody(await send('GET', created.uri)) as any).numRows, 3);
+  assert.deepEqual(h.emu.getUploadRows(TABLE, 'streamed_data'), batches.flat());
 });
 
 test('multipart bodies the client could not have meant are refused with 400', async () => {
