@@ -7,8 +7,8 @@ import { validateFaultRule } from './faults.js';
 import type { Fault, FaultRule, RequestKind } from './fault-types.js';
 
 const GRAMMAR =
-  'comma-separated rules FAULT[@TARGET][*TIMES], FAULT = STATUS[:retry=V][:after=K|:processed] | reset[:K] | stall:MS | expire | ' +
-  'terminate | omitRange, TARGET = [KIND[|KIND...]][~TEMP_UPLOAD_ID][#NTH]';
+  'comma-separated rules FAULT[@TARGET][*TIMES], FAULT = STATUS[:retry=V][:after=K[:exact]|:processed] | ' +
+  'reset[:K[:exact]] | stall:MS | expire | terminate | omitRange, TARGET = [KIND[|KIND...]][~TEMP_UPLOAD_ID][#NTH]';
 
 const STATUSES = new Set(['408', '429', '500', '502', '503', '504']);
 const KINDS = new Set<RequestKind>(['api', 'rows', 'simple', 'initiate', 'chunk', 'status', 'finalize', 'cancel', 'other']);
@@ -31,15 +31,20 @@ function parseFault(text: string, rule: string): Fault {
       else if (option.startsWith('after=')) fault.afterBytes = integer(option.slice('after='.length), rule, 'after');
       else if (/^\d+$/.test(option)) fault.afterBytes = integer(option, rule, 'after');
       else if (option === 'processed') fault.afterProcessing = true;
+      else if (option === 'exact') fault.exactBytes = true;
       else throw bad(rule, `unknown status option ${JSON.stringify(option)}`);
     }
     if (fault.afterProcessing && fault.afterBytes !== undefined) throw bad(rule, 'after=K and processed cannot be combined');
+    if (fault.exactBytes && fault.afterBytes === undefined) throw bad(rule, 'exact needs after=K');
     return fault;
   }
   if (head === 'reset') {
     if (options.length === 0) return { kind: 'reset' };
-    const only = options.length === 1 ? options[0]!.replace(/^after=/, '') : '';
-    return { kind: 'reset', afterBytes: integer(only, rule, 'reset bytes') };
+    const exact = options.length === 2 && options[1] === 'exact';
+    const only = options.length === 1 || exact ? options[0]!.replace(/^after=/, '') : '';
+    const fault: Extract<Fault, { kind: 'reset' }> = { kind: 'reset', afterBytes: integer(only, rule, 'reset bytes') };
+    if (exact) fault.exactBytes = true;
+    return fault;
   }
   if (head === 'stall') {
     if (options.length !== 1) throw bad(rule, 'stall needs a duration, e.g. stall:2000');
@@ -76,14 +81,16 @@ function parseTarget(text: string, rule: string): NonNullable<FaultRule['match']
  * spec    = rule *( "," rule )
  * rule    = fault [ "@" target ] [ "*" times ]
  * fault   = status *( ":" status-option )
- *         / "reset" [ ":" bytes ]            ; destroy the socket after K body bytes (reset:0 = before
+ *         / "reset" [ ":" bytes [ ":exact" ] ] ; destroy the socket after K body bytes (reset:0 = before
  *                                            ; processing), or after processing
  *         / "stall:" milliseconds            ; wait before handling
  *         / "expire" / "terminate"           ; session answers 404 / 410 from this request on
  *         / "omitRange"                      ; 308 without its Range header
  * status  = "408" / "429" / "500" / "502" / "503" / "504"
  * status-option = "retry=" value             ; Retry-After header value (no , : @ * # characters)
- *         / [ "after=" ] bytes               ; persist the first K bytes of the chunk first
+ *         / [ "after=" ] bytes               ; persist the first K bytes of the chunk first (to the last
+ *                                            ; 256 KiB boundary, as GCS keeps an interrupted chunk)
+ *         / "exact"                          ; with after=K: persist exactly K bytes, even unaligned
  *         / "processed"                      ; handle the request fully, then answer the status
  * target  = [ kind *( "|" kind ) ] [ "~" tempUploadId ] [ "#" nth ]
  * kind    = "api" / "rows" / "simple" / "initiate" / "chunk" / "status" / "finalize" / "cancel" / "other"

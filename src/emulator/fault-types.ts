@@ -16,8 +16,8 @@ export type FaultKind = 'status' | 'reset' | 'stall' | 'expire' | 'terminate' | 
 export type Fault =
   /**
    * Answer `status` (with `Retry-After` when given). By default nothing is processed: the request has no effect.
-   * With `afterBytes` K the first K body bytes are read first and, for a data chunk, persisted (exactly K, clamped to the
-   * chunk, even when unaligned); other requests store nothing. With `afterProcessing` the request is
+   * With `afterBytes` K the first K body bytes are read first and, for a data chunk, persisted as GCS persists an
+   * interrupted chunk (see `exactBytes`); other requests store nothing. With `afterProcessing` the request is
    * handled in full (a chunk persisted, rows stored, temp uploads created) and its answer replaced by `status`.
    */
   | {
@@ -36,6 +36,12 @@ export type Fault =
        */
       afterBytes?: number;
       /**
+       * Persist exactly `afterBytes` bytes of a data chunk, even when that is not a multiple of 256 KiB.
+       * @default false (the part persisted ends at a 256 KiB boundary, as GCS keeps it; exact when the emulator
+       * runs with `alignUnalignedChunks: false`)
+       */
+      exactBytes?: boolean;
+      /**
        * Handle the request fully, then answer `status` instead of its real answer. Not with `afterBytes`.
        * @default false (answer before processing)
        */
@@ -43,7 +49,7 @@ export type Fault =
     }
   /**
    * Destroy the socket without a response. With `afterBytes` K: after reading K body bytes (a data chunk keeps
-   * exactly them; any other request stores nothing, so `reset:0` is a reset before
+   * them as `exactBytes` says; any other request stores nothing, so `reset:0` is a reset before
    * processing). Without it: after processing the request fully, so its effect stays (rows stored, a chunk
    * persisted) but its answer is lost.
    */
@@ -55,6 +61,11 @@ export type Fault =
        * @default undefined (reset after the request was fully processed)
        */
       afterBytes?: number;
+      /**
+       * Persist exactly `afterBytes` bytes of a data chunk, even when that is not a multiple of 256 KiB.
+       * @default false (the part persisted ends at a 256 KiB boundary, as GCS keeps it)
+       */
+      exactBytes?: boolean;
     }
   /** Wait `ms` milliseconds before handling the request. */
   | {

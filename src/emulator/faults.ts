@@ -25,9 +25,9 @@ export function describeFault(fault: Fault): string {
   switch (fault.kind) {
     case 'status':
       if (fault.afterProcessing) return `${fault.status}:processed`;
-      return `${fault.status}${fault.afterBytes === undefined ? '' : `:after=${fault.afterBytes}`}`;
+      return `${fault.status}${fault.afterBytes === undefined ? '' : `:after=${fault.afterBytes}`}${fault.exactBytes ? ':exact' : ''}`;
     case 'reset':
-      return fault.afterBytes === undefined ? 'reset' : `reset:${fault.afterBytes}`;
+      return fault.afterBytes === undefined ? 'reset' : `reset:${fault.afterBytes}${fault.exactBytes ? ':exact' : ''}`;
     case 'stall':
       return `stall:${fault.ms}`;
     default:
@@ -74,6 +74,12 @@ export function validateFaultRule(rule: FaultRule, argument = 'faults[]'): void 
   }
   if ((fault.kind === 'status' || fault.kind === 'reset') && fault.afterBytes !== undefined && !isNonNegativeInteger(fault.afterBytes)) {
     throw new InvalidArgumentError(`${argument}.fault.afterBytes`, 'a non-negative integer', fault.afterBytes);
+  }
+  if ((fault.kind === 'status' || fault.kind === 'reset') && fault.exactBytes !== undefined) {
+    if (typeof fault.exactBytes !== 'boolean') throw new InvalidArgumentError(`${argument}.fault.exactBytes`, 'a boolean', fault.exactBytes);
+    if (fault.exactBytes && fault.afterBytes === undefined) {
+      throw new InvalidArgumentError(`${argument}.fault.exactBytes`, 'to come with afterBytes (the bytes to persist exactly)', fault.exactBytes);
+    }
   }
   if (fault.kind === 'stall' && !isNonNegativeInteger(fault.ms)) {
     throw new InvalidArgumentError(`${argument}.fault.ms`, 'a non-negative integer of milliseconds', fault.ms);

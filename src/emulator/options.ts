@@ -63,7 +63,8 @@ export interface EmulatorOptions {
    */
   deleteResponse?: 'json' | 'ok';
   /**
-   * Commit only the 256 KiB-aligned prefix of an unaligned non-final chunk, as GCS does.
+   * Commit only the 256 KiB-aligned prefix of an unaligned non-final chunk, and of the part of a chunk a fault
+   * persists, as GCS does. `false` commits every byte received.
    * @default true
    */
   alignUnalignedChunks?: boolean;

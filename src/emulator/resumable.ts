@@ -189,10 +189,11 @@ async function openPut(context: UploadContext, record: TempUploadRecord, first: 
 }
 
 /**
- * A fault that persists exactly the first `afterBytes` bytes of a data request (clamped to the chunk, ignoring
- * alignment, never finalizing). Other requests just have that many body bytes read.
+ * A fault that persists the first `afterBytes` bytes of a data request, never finalizing. A part of a chunk is
+ * kept as GCS keeps an interrupted one, to the last 256 KiB boundary, unless `exact` (or alignment is off); a
+ * whole chunk is kept as its own request would have kept it. Other requests just have that many body bytes read.
  */
-export async function persistPartial(context: UploadContext): Promise<void> {
+export async function persistPartial(context: UploadContext, exact: boolean): Promise<void> {
   const record = context.record;
   const run = async (): Promise<void> => {
     const found = lookup(context);
@@ -205,8 +206,11 @@ export async function persistPartial(context: UploadContext): Promise<void> {
     const stopAt = range.kind === 'chunk' ? range.last + 1 : (known ?? Infinity);
     const writer = await found.record.blob.writer();
     try {
-      await stream(context.body, writer, range.first, stopAt).catch(() => 0);
-      writer.commitAll();
+      const received = await stream(context.body, writer, range.first, stopAt).catch(() => 0);
+      const partial = range.kind === 'chunk' ? received < range.last - range.first + 1 : context.body.stoppedAtLimit;
+      const isFinal = range.kind === 'open' || (range.total !== undefined && range.last + 1 === range.total);
+      if (exact || !context.state.options.alignUnalignedChunks || (!partial && isFinal)) writer.commitAll();
+      else writer.commitAligned();
     } finally {
       await writer.close();
     }

@@ -140,7 +140,7 @@ export class Dispatcher {
     }
 
     if (bodyFault !== undefined && afterBytes !== undefined) {
-      if (upload?.route === 'session') await persistPartial(this.uploadContext(req, url, upload, body));
+      if (upload?.route === 'session') await persistPartial(this.uploadContext(req, url, upload, body), bodyFault.exactBytes === true);
       else while ((await body.next().catch(() => undefined)) !== undefined);
       if (bodyFault.kind === 'reset' || !(await body.drain())) return this.reset(req, entry);
       return this.send(req, res, entry, this.faultReply(bodyFault, kind), fault);

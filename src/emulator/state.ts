@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TableDefinition } from './options.js';
 import type { ByteStore, Blob, Digest } from './storage.js';
-import { tableKey } from './tables.js';
 import type { TempUploadInfo, TempUploadState } from './types.js';
 
 /** Options of the emulator with every default filled in. */
@@ -90,8 +89,6 @@ export function randomHex(bytes: number): string {
 
 export class EmulatorState {
   readonly records = new Map<string, TempUploadRecord>();
-  /** Names used so far, per table (by its key). */
-  private readonly names = new Map<string, Set<string>>();
   private lastGeneration = 0;
   /** Origin of upload URLs; set once the servers listen. */
   uploadOrigin = '';
@@ -100,10 +97,6 @@ export class EmulatorState {
     readonly store: ByteStore,
     readonly options: ResolvedEmulatorOptions,
   ) {}
-
-  isNameTaken(table: string, name: string): boolean {
-    return this.names.get(tableKey(table))?.has(name) ?? false;
-  }
 
   createTempUpload(table: string, name: string, declaredSize: number, resumable: boolean): TempUploadRecord {
     const id = randomHex(10);
@@ -119,10 +112,6 @@ export class EmulatorState {
       lock: new Mutex(),
     };
     this.records.set(id, record);
-    const key = tableKey(table);
-    let names = this.names.get(key);
-    if (names === undefined) this.names.set(key, (names = new Set()));
-    names.add(name);
     return record;
   }
 

@@ -1,5 +1,10 @@
 /**
  * `POST /api/v1/tables/:tableReference/tempUploads`.
+ *
+ * A name may be used again in later requests, as the official clients do (they name a temp upload after its file,
+ * so every re-run, replace or rename asks for the same name again): each request creates new temp uploads with new
+ * ids, and earlier ones of the same name stay as they are. What stays refused is the same name twice in one
+ * request, which could not say which temp upload is which.
  * @module
  */
 import type { ApiContext, ApiRoute } from './api-routes.js';
@@ -54,8 +59,8 @@ async function createTempUploads(context: ApiContext): Promise<Reply> {
     if (size === undefined) return context.error(400, `${at}.size must be a non-negative integer number of bytes`);
     if (typeof name !== 'string' || name === '') return context.error(400, `${at}.name must be a non-empty string`);
     if (typeof resumable !== 'boolean') return context.error(400, `${at}.resumable must be a boolean`);
-    if (namesInRequest.has(name) || state.isNameTaken(table, name)) {
-      return context.error(400, `${at}.name ${JSON.stringify(name)} is already used by another temp upload of table ${table}`);
+    if (namesInRequest.has(name)) {
+      return context.error(400, `${at}.name ${JSON.stringify(name)} is already used by another temp upload of this request`);
     }
     namesInRequest.add(name);
     requested.push({ name, size, resumable });

@@ -136,18 +136,22 @@ test('each name must be a non-empty string', async () => {
   }
 });
 
-test('names are unique within the request and across earlier temp uploads of the table', async () => {
+test('a name may be asked for again in later requests (a new temp upload each time); twice in one request is 400', async () => {
   const inRequest = await post(tempUploadsPath(), { tempUploads: [{ name: 'dup', size: 1 }, { name: 'dup', size: 2 }] });
   assert.equal(inRequest.status, 400);
-  assert.match(inRequest.json().error_description, /tempUploads\[1\]\.name "dup" is already used/);
+  assert.match(inRequest.json().error_description, /tempUploads\[1\]\.name "dup" is already used by another temp upload of this request/);
   assert.equal(h.emu.listTempUploads().some((u) => u.name === 'dup'), false, 'nothing is created by a refused request');
 
-  assert.equal((await post(tempUploadsPath(), { tempUploads: [{ name: 'earlier', size: 1 }] })).status, 200);
-  const again = await post(tempUploadsPath(), { tempUploads: [{ name: 'fresh', size: 1 }, { name: 'earlier', size: 1 }] });
-  assert.equal(again.status, 400);
-  assert.match(again.json().error_description, /"earlier" is already used/);
-  const otherTable = await post(tempUploadsPath('owner.dataset:next.other'), { tempUploads: [{ name: 'earlier', size: 1 }] });
-  assert.equal(otherTable.status, 200, 'another table has its own names');
+  const first = await post(tempUploadsPath(), { tempUploads: [{ name: 'earlier', size: 3 }] });
+  assert.equal(first.status, 200);
+  const firstId = first.json().results[0].id;
+  assert.equal((await http(h.agent, first.json().results[0].url, { method: 'PUT', body: 'abc' })).status, 200);
+  const again = await post(tempUploadsPath(), { tempUploads: [{ name: 'fresh', size: 1 }, { name: 'earlier', size: 5, resumable: true }] });
+  assert.equal(again.status, 200, again.text);
+  const secondId = again.json().results[1].id;
+  assert.notEqual(secondId, firstId);
+  assert.deepEqual([h.emu.getTempUpload(firstId)?.state, h.emu.getTempUpload(firstId)?.final?.size], ['complete', 3], 'the earlier one is untouched');
+  assert.deepEqual([h.emu.getTempUpload(secondId)?.state, h.emu.getTempUpload(secondId)?.resumable], ['created', true]);
 });
 
 test('resumable defaults to false and must be a boolean', async () => {

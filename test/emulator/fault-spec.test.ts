@@ -29,6 +29,14 @@ test('parseFaultSpec reads every fault form, targets and repeat counts', () => {
   ]);
 });
 
+test('parseFaultSpec reads exact persistence of a part of a chunk', () => {
+  assert.deepEqual(parseFaultSpec('503:after=1000:exact@chunk#2,reset:7:exact,reset:after=9:exact'), [
+    { fault: { kind: 'status', status: 503, afterBytes: 1000, exactBytes: true }, match: { kind: 'chunk', nth: 2 } },
+    { fault: { kind: 'reset', afterBytes: 7, exactBytes: true } },
+    { fault: { kind: 'reset', afterBytes: 9, exactBytes: true } },
+  ]);
+});
+
 test('parseFaultSpec reads rows targets and status faults after processing', () => {
   assert.deepEqual(parseFaultSpec('503:processed@rows#2,reset:0@rows,reset@rows*2,stall:100@rows|chunk'), [
     { fault: { kind: 'status', status: 503, afterProcessing: true }, match: { kind: 'rows', nth: 2 } },
@@ -40,7 +48,8 @@ test('parseFaultSpec reads rows targets and status faults after processing', () 
 
 test('parseFaultSpec refuses bad syntax with InvalidArgumentError', () => {
   for (const bad of ['', '503,', '404', 'reset:x', 'reset:1:2', 'stall', 'stall:-1', 'stall:1.5', 'expire:1', 'omitRange@upload',
-    '503@chunk#0', '503@chunk#x', '503*0', '503:retry=', '503:foo', 'boom', '503@chunk@status', '503:processed:after=1', 'reset:processed']) {
+    '503@chunk#0', '503@chunk#x', '503*0', '503:retry=', '503:foo', 'boom', '503@chunk@status', '503:processed:after=1', 'reset:processed',
+    '503:exact', 'reset:exact', 'reset:1:exact:2']) {
     assert.throws(() => parseFaultSpec(bad), (error: unknown) => {
       assert.ok(error instanceof InvalidArgumentError, bad);
       assert.equal(error.code, 'ERR_INVALID_ARGUMENT');

@@ -43,7 +43,7 @@ test('status fault: answers the status (with Retry-After) before persisting anyt
   await assertStored(h, upload.id, data, SEED);
 });
 
-test('status fault with afterBytes persists exactly K bytes, even unaligned', async () => {
+test('status fault with afterBytes persists the part of the chunk up to its last 256 KiB boundary, as GCS does', async () => {
   const data = seededBytes(SEED + 1, 3 * Q);
   const { upload, session } = await startSession(h, data.length);
   const k = Q + 12345;
@@ -51,10 +51,39 @@ test('status fault with afterBytes persists exactly K bytes, even unaligned', as
   const res = await putChunk(h, session, 0, data.subarray(0, 2 * Q), '*');
   assert.equal(res.status, 503);
   assert.equal(h.emu.requestLog().at(-1)?.fault, `503:after=${k}`);
-  const status = await statusQuery(h, session);
-  assert.equal(status.headers.range, `bytes=0-${k - 1}`);
-  assert.equal((await putChunk(h, session, k, data.subarray(k), data.length)).status, 200);
+  assert.equal((await statusQuery(h, session)).headers.range, `bytes=0-${Q - 1}`);
+  // A later chunk that starts past a boundary is cut back to the boundary before it, never below what was persisted.
+  h.emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'reset', afterBytes: 100 } });
+  await assert.rejects(putChunk(h, session, Q, data.subarray(Q, 3 * Q), '*'));
+  await h.emu.waitForRequest((e) => e.tempUploadId === upload.id && e.fault === 'reset:100');
+  assert.equal((await statusQuery(h, session)).headers.range, `bytes=0-${Q - 1}`);
+  assert.equal((await putChunk(h, session, Q, data.subarray(Q), data.length)).status, 200);
   await assertStored(h, upload.id, data, SEED + 1);
+});
+
+test('exactBytes (and alignUnalignedChunks: false) persist exactly K bytes, even unaligned', async () => {
+  const data = seededBytes(SEED + 9, 3 * Q);
+  const { upload, session } = await startSession(h, data.length);
+  const k = Q + 12345;
+  h.emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'status', status: 503, afterBytes: k, exactBytes: true } });
+  assert.equal((await putChunk(h, session, 0, data.subarray(0, 2 * Q), '*')).status, 503);
+  assert.equal(h.emu.requestLog().at(-1)?.fault, `503:after=${k}:exact`);
+  assert.equal((await statusQuery(h, session)).headers.range, `bytes=0-${k - 1}`);
+  assert.equal((await putChunk(h, session, k, data.subarray(k), data.length)).status, 200);
+  await assertStored(h, upload.id, data, SEED + 9);
+
+  const unaligned = await harness({ alignUnalignedChunks: false });
+  try {
+    const other = await startSession(unaligned, data.length);
+    unaligned.emu.injectFault({ match: { kind: 'chunk' }, fault: { kind: 'reset', afterBytes: 1000 } });
+    await assert.rejects(putChunk(unaligned, other.session, 0, data.subarray(0, Q), '*'));
+    await unaligned.emu.waitForRequest((e) => e.kind === 'chunk');
+    assert.equal((await statusQuery(unaligned, other.session)).headers.range, 'bytes=0-999');
+  } finally {
+    await unaligned.close();
+  }
+  assert.throws(() => h.emu.injectFault({ fault: { kind: 'status', status: 503, exactBytes: true } }), { code: 'ERR_INVALID_ARGUMENT' });
+  assert.throws(() => h.emu.injectFault({ fault: { kind: 'reset', afterBytes: 1, exactBytes: 'yes' as never } }), { code: 'ERR_INVALID_ARGUMENT' });
 });
 
 test('status fault with afterBytes past the chunk end persists only the chunk and does not finalize', async () => {
@@ -69,7 +98,7 @@ test('status fault with afterBytes past the chunk end persists only the chunk an
   await assertStored(h, upload.id, data, SEED + 2);
 });
 
-test('reset fault with afterBytes: K bytes persisted, socket destroyed without a response', async () => {
+test('reset fault with afterBytes: K bytes read (kept exactly with exactBytes), socket destroyed without a response', async () => {
   let connects = 0;
   const agent = new Agent({ connections: 1 }).on('connect', () => (connects += 1));
   const local: Harness = { emu: h.emu, agent, close: async () => undefined };
@@ -77,11 +106,11 @@ test('reset fault with afterBytes: K bytes persisted, socket destroyed without a
     const data = seededBytes(SEED + 3, 4 * Q);
     const { upload, session } = await startSession(local, data.length);
     const k = 2 * Q + 7;
-    h.emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'reset', afterBytes: k } });
+    h.emu.injectFault({ match: { kind: 'chunk', tempUploadId: upload.id }, fault: { kind: 'reset', afterBytes: k, exactBytes: true } });
     await assert.rejects(putChunk(local, session, 0, data.subarray(0, 3 * Q), '*'));
-    const entry = h.emu.requestLog().find((e) => e.tempUploadId === upload.id && e.kind === 'chunk')!;
+    const entry = await h.emu.waitForRequest((e) => e.tempUploadId === upload.id && e.kind === 'chunk');
     assert.equal(entry.status, 0);
-    assert.equal(entry.fault, `reset:${k}`);
+    assert.equal(entry.fault, `reset:${k}:exact`);
     assert.equal(entry.bytesReceived, k);
     const status = await statusQuery(local, session);
     assert.equal(status.headers.range, `bytes=0-${k - 1}`);

@@ -151,15 +151,26 @@ test('rename_on_conflict: the same name POSTed again is stored under a free name
   }
 });
 
-test('content over 1 MiB: a temp upload named like the upload, a simple PUT, then the JSON POST', async () => {
-  const data = seededBytes(SEED, MIB + 1);
-  const temp = successBody(await sendJson('POST', `${tableUri()}/tempUploads`, { tempUploads: [{ size: data.length, name: 'big.csv', resumable: false }] })) as any;
-  const [tempUpload] = temp.results;
-  assert.equal(tempUpload.resumable, false);
-  assert.equal((await send('PUT', tempUpload.url, { body: data })).status, 200);
-  const created = successBody(await sendJson('POST', `${tableUri()}/uploads`, uploadPayload('big.csv', { tempUploadId: tempUpload.id }))) as any;
-  const done = await waitForFinish(created.uri);
-  assert.deepEqual([done.status, done.hash, done.size, done.tempUploadId], ['completed', md5Hex(data), data.length, tempUpload.id], `seed ${SEED}`);
+test('content over 1 MiB, run three times (plain, replace, rename): each run creates the temp upload of that name again', async () => {
+  const runs = [seededBytes(SEED, MIB + 1), seededBytes(SEED + 10, MIB + 2), seededBytes(SEED + 11, MIB + 3)];
+  const tempUploadIds: string[] = [];
+  for (const [run, data] of runs.entries()) {
+    // Upload.create() sends the bytes first, and only then looks for a conflict.
+    const temp = successBody(await sendJson('POST', `${tableUri()}/tempUploads`, { tempUploads: [{ size: data.length, name: 'big.csv', resumable: false }] })) as any;
+    const [tempUpload] = temp.results;
+    tempUploadIds.push(tempUpload.id);
+    assert.equal((await send('PUT', tempUpload.url, { body: data })).status, 200);
+    const head = await send('HEAD', uploadUri('big.csv'));
+    assert.equal(head.status, run === 0 ? 404 : 200);
+    if (run === 1) successBody(await send('DELETE', uploadUri('big.csv')));
+    const created = successBody(await sendJson('POST', `${tableUri()}/uploads`, uploadPayload('big.csv', { tempUploadId: tempUpload.id }))) as any;
+    assert.equal(created.name, run === 2 ? 'big_1.csv' : 'big.csv');
+    const done = await waitForFinish(created.uri);
+    assert.deepEqual([done.status, done.hash, done.size, done.tempUploadId], ['completed', md5Hex(data), data.length, tempUpload.id], `seed ${SEED}, run ${run}`);
+  }
+  assert.equal(new Set(tempUploadIds).size, 3);
+  assert.equal(h.emu.getUpload(TABLE, 'big.csv')?.hash, md5Hex(runs[1]!), 'the replace holds the second run');
+  assert.equal(h.emu.getUpload(TABLE, 'big_1.csv')?.hash, md5Hex(runs[2]!), 'the rename holds the third');
 });
 
 test('content of 32 MiB: resumable start, one PUT of the whole file, a bytes */N status query after a cut, the rest', async () => {
@@ -228,6 +239,14 @@ test('add_files into a new file index table: create, temp uploads by relative pa
   assert.deepEqual(added.results.map((file: any) => [file.name, file.size]), [['2024/a.png', '70000'], ['empty.txt', '0']]);
   const stored = h.emu.listRawFiles().filter((file) => file.table === 'me.survey:next.scans');
   assert.deepEqual(stored.map((file) => file.md5Hex), files.map((file) => md5Hex(file.data)), `seed ${SEED + 2}`);
+
+  // Running add_files again asks for the same temp-upload names: those are created again. Registering a file
+  // name the table already holds stays refused.
+  const again = successBody(await sendJson('POST', `${scans}/tempUploads`, { tempUploads: [{ size: 3, name: '2024/a.png', resumable: false }] })) as any;
+  assert.equal((await send('PUT', again.results[0].url, { body: Buffer.from('new') })).status, 200);
+  const refused = await sendJson('POST', `${scans}/rawFiles`, { files: [{ name: '2024/a.png', tempUploadId: again.results[0].id }] });
+  assert.equal(refused.status, 400);
+  assert.match(JSON.parse(refused.text).error_description, /"2024\/a\.png" is already used by a file of table/);
 });
 
 test('a stream upload: create with type stream and a schema (no wait), then insert_rows per batch', async () => {
