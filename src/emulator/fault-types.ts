@@ -17,7 +17,7 @@ export type Fault =
   /**
    * Answer `status` (with `Retry-After` when given). By default nothing is processed: the request has no effect.
    * With `afterBytes` K the first K body bytes are read first and, for a data chunk, persisted as GCS persists an
-   * interrupted chunk (see {@link exactBytes}); other requests store nothing. With `afterProcessing` the request is
+   * interrupted chunk (see `exactBytes`); other requests store nothing. With `afterProcessing` the request is
    * handled in full (a chunk persisted, rows stored, temp uploads created) and its answer replaced by `status`.
    */
   | {
@@ -49,7 +49,7 @@ export type Fault =
     }
   /**
    * Destroy the socket without a response. With `afterBytes` K: after reading K body bytes (a data chunk keeps
-   * them as {@link exactBytes} says; any other request stores nothing, so `reset:0` is a reset before
+   * them as `exactBytes` says; any other request stores nothing, so `reset:0` is a reset before
    * processing). Without it: after processing the request fully, so its effect stays (rows stored, a chunk
    * persisted) but its answer is lost.
    */

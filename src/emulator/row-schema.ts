@@ -10,7 +10,7 @@ export const VARIABLE_TYPES: ReadonlySet<string> = new Set(['string', 'integer',
 export interface SchemaVariable {
   /** The variable's name, as rows key it. */
   name: string;
-  /** One of {@link VARIABLE_TYPES}. */
+  /** `string`, `integer`, `float`, `boolean`, `date`, `dateTime`, `time` or `geography`. */
   type: string;
 }
 
