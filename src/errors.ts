@@ -24,7 +24,9 @@ export type RedivisUploadErrorCode =
   | 'ERR_UPLOAD_FAILED'
   | 'ERR_NAME_CONFLICT'
   | 'ERR_UNSAFE_URL'
-  | 'ERR_SPILL';
+  | 'ERR_SPILL'
+  | 'ERR_INVALID_ROW'
+  | 'ERR_ROWS_IN_DOUBT';
 
 /** Base class of every error thrown by redivis-upload. */
 export class RedivisUploadError extends Error {
@@ -341,6 +343,68 @@ export class UnsafeUrlError extends RedivisUploadError {
 export class SpillError extends RedivisUploadError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_SPILL', `The replay buffer lost bytes it had spilled to disk: ${message}`, options);
+  }
+}
+
+/**
+ * A row written to a row stream does not fit its schema (or is no object, or cannot be sent as JSON). The rows
+ * before it were sent and {@link rowsConfirmed} of them are stored; nothing from this row on was sent.
+ */
+export class InvalidRowError extends RedivisUploadError {
+  /** Index of the row among the rows written to the stream, from 0. */
+  readonly rowIndex: number;
+  /** The variable at fault; undefined when the row as a whole is (not an object, too large, not serialisable). */
+  readonly field: string | undefined;
+  /** What was expected, in words. */
+  readonly expected: string;
+  /** A short description of what was received. */
+  readonly received: string;
+  /** Rows the server confirmed as stored before the stream stopped: every row before this one, unless sending them failed (then `cause` says why). */
+  readonly rowsConfirmed: number;
+
+  constructor(
+    details: { rowIndex: number; field: string | undefined; expected: string; received: unknown; rowsConfirmed: number },
+    options?: { cause?: unknown },
+  ) {
+    const shown = describeValue(details.received);
+    const where = details.field === undefined ? `row ${details.rowIndex}` : `row ${details.rowIndex}, variable ${JSON.stringify(details.field)}`;
+    const cause = options?.cause instanceof Error ? `; sending the rows before it failed: ${options.cause.message}` : '';
+    super(
+      'ERR_INVALID_ROW',
+      `Invalid ${where}: expected ${details.expected}, received ${shown}; ${details.rowsConfirmed} rows are stored, nothing from this row on was sent${cause}`,
+      options,
+    );
+    this.rowIndex = details.rowIndex;
+    this.field = details.field;
+    this.expected = details.expected;
+    this.received = shown;
+    this.rowsConfirmed = details.rowsConfirmed;
+  }
+}
+
+/**
+ * Whether some rows sent to a stream upload are stored cannot be known: a request failed in a way that may have
+ * stored its batch, and the upload's row count could not be read, or is not consistent with whole batches (another
+ * writer, a count that lags, or a server that stored part of a batch). Nothing was resent, so nothing is stored
+ * twice; the rows in doubt are the ones to check.
+ */
+export class RowsInDoubtError extends RedivisUploadError {
+  /** Rows the server has confirmed as stored (by this stream; rows the upload held before it are not counted). */
+  readonly rowsConfirmed: number;
+  /** Rows sent after those whose storage is unknown. */
+  readonly rowsInDoubt: number;
+  /** The upload's row count as last reported, all writers included; undefined when it could not be read. */
+  readonly serverRows: number | undefined;
+
+  constructor(details: { rowsConfirmed: number; rowsInDoubt: number; serverRows: number | undefined; reason: string }, options?: { cause?: unknown }) {
+    super(
+      'ERR_ROWS_IN_DOUBT',
+      `${details.rowsConfirmed} rows are confirmed, but whether the next ${details.rowsInDoubt} are stored is unknown: ${details.reason}`,
+      options,
+    );
+    this.rowsConfirmed = details.rowsConfirmed;
+    this.rowsInDoubt = details.rowsInDoubt;
+    this.serverRows = details.serverRows;
   }
 }
 

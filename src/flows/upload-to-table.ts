@@ -35,12 +35,16 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
 }
 
-function uploadPath(settings: UploadToTableSettings, name: string): string {
+/** What the name checks need of the settings, so other flows that create uploads can share them. */
+export type UploadNameSettings = Pick<UploadToTableSettings, 'segment' | 'name' | 'onConflict'>;
+
+/** The API path of the upload `name` of the table. */
+export function uploadPath(settings: Pick<UploadToTableSettings, 'segment'>, name: string): string {
   return `/tables/${settings.segment}/uploads/${uploadNamePathSegment(name)}`;
 }
 
 /** Whether the table has an upload named `name` (`HEAD`; a 404 means no). */
-async function uploadExists(client: RedivisClient, settings: UploadToTableSettings, name: string, signal: AbortSignal | undefined): Promise<boolean> {
+async function uploadExists(client: RedivisClient, settings: Pick<UploadToTableSettings, 'segment'>, name: string, signal: AbortSignal | undefined): Promise<boolean> {
   try {
     await client.request('HEAD', uploadPath(settings, name), { signal });
     return true;
@@ -51,7 +55,7 @@ async function uploadExists(client: RedivisClient, settings: UploadToTableSettin
 }
 
 /** Applies `onConflict`: the name to create the upload under, or `undefined` when an existing upload is kept. */
-async function claimName(client: RedivisClient, settings: UploadToTableSettings, signal: AbortSignal | undefined): Promise<string | undefined> {
+export async function claimName(client: RedivisClient, settings: UploadNameSettings, signal: AbortSignal | undefined): Promise<string | undefined> {
   const { name, onConflict } = settings;
   if (!(await uploadExists(client, settings, name, signal))) return name;
   if (onConflict === 'skip') return undefined;
