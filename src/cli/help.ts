@@ -18,6 +18,7 @@ export const MAIN_HELP = `Usage: redivis-upload <command> [options]
 Commands:
   upload <path|->         Upload a tabular file, or standard input, into a table
   add-files <path...>     Add files (or the files below directories) to a file index table
+  rows                    Insert NDJSON rows from standard input into a stream upload, each exactly once
   emulator                Run the local Redivis emulator in the foreground
   demo                    Upload a generated, gzipped CSV into an embedded emulator, with faults
 
@@ -31,7 +32,7 @@ Options:
 
 ${ENVIRONMENT}
 
-Every command can be tried without an account: add --emulator to upload or add-files.
+Every command can be tried without an account: add --emulator to upload, add-files or rows.
 
 ${EXIT_STATUS}
 `;

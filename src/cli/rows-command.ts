@@ -18,7 +18,7 @@ import { formatSeconds } from './format.js';
 import { ProgressDisplay } from './progress.js';
 import { guardedStdin } from './stdin.js';
 import { checkTable } from './target.js';
-import { countRetries, runTransfer } from './transfer.js';
+import { countRetries, runTransfer, TRANSFER_OPTIONS, transferSettings } from './transfer.js';
 import { safeUri } from './urls.js';
 
 const CONFLICT_MODES = ['error', 'replace', 'rename', 'skip', 'append'] as const satisfies readonly RowStreamConflictPolicy[];
@@ -123,14 +123,13 @@ async function* ndjsonRows(input: Readable, tracker: LineTracker): AsyncGenerato
 }
 
 export async function rowsCommand(args: string[], ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parse('rows', args, {
+    ...TRANSFER_OPTIONS,
     table: { type: 'string' },
     name: { type: 'string' },
     schema: { type: 'string' },
     'on-conflict': { type: 'string' },
     'batch-rows': { type: 'string' },
-    json: { type: 'boolean' },
-    emulator: { type: 'boolean' },
   });
   if (values.help) {
     ctx.io.stdout.write(ROWS_HELP);
@@ -145,6 +144,7 @@ export async function rowsCommand(args: string[], ctx: CommandContext): Promise<
   if (schemaPath === undefined || schemaPath === '') throw new UsageError('rows needs --schema FILE, a JSON array of {"name", "type"}');
   const onConflict = choiceOption('on-conflict', stringValue(values, 'on-conflict'), CONFLICT_MODES);
   const batchRows = integerOption('batch-rows', stringValue(values, 'batch-rows'), 1, 100_000);
+  const settings = transferSettings(values);
   if (ctx.io.stdin.isTTY === true) {
     throw new UsageError('rows reads NDJSON from standard input, which is a terminal; pipe rows into it (… | redivis-upload rows ...)');
   }
@@ -152,7 +152,7 @@ export async function rowsCommand(args: string[], ctx: CommandContext): Promise<
   checkTable(table);
   const { output } = ctx;
 
-  return runTransfer(ctx, values.emulator === true, async (target, signal) => {
+  return runTransfer(ctx, settings, 'the rows', async (target, signal) => {
     const display = new ProgressDisplay(ctx.io.stderr, { phase: 'inserting rows' });
     output.attachLive(display);
     const tracker = new LineTracker();

@@ -19,6 +19,7 @@ type Command = (args: string[], ctx: CommandContext) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   upload: async () => (await import('./upload-command.js')).uploadCommand,
   'add-files': async () => (await import('./add-files-command.js')).addFilesCommand,
+  rows: async () => (await import('./rows-command.js')).rowsCommand,
   emulator: async () => (await import('./emulator-command.js')).emulatorCommand,
   demo: async () => (await import('./emulator-command.js')).demoCommand,
 };

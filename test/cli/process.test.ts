@@ -29,7 +29,7 @@ describe('redivis-upload as a child process', { concurrency: true }, () => {
   const env = () => childEnv({ REDIVIS_API_ENDPOINT: emu.apiEndpoint, REDIVIS_API_TOKEN: TOKEN });
 
   test('--help of every command, from the installed entry point, exits 0 on stdout only', async () => {
-    const commands = [[], ['upload'], ['add-files'], ['emulator'], ['demo']];
+    const commands = [[], ['upload'], ['add-files'], ['rows'], ['emulator'], ['demo']];
     const results = await Promise.all(commands.map((command) => runCli([...command, '--help'], { env: env() })));
     results.forEach((result, i) => {
       assert.equal(result.code, 0, result.stderr);

@@ -42,6 +42,7 @@ async function rows(args: string[], input: string, options: { json?: boolean; tt
     output: new Output(stdout, stderr),
     debug: false,
     json: options.json === true,
+    words: { paths: [] },
   };
   ctx.output.addSecret(emu.token);
   const code = await rowsCommand([...args, ...(options.json ? ['--json'] : [])], ctx);
