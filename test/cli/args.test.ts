@@ -21,7 +21,7 @@ import { assertNoSecret, childEnv, CLI, collector, lines, onlyJson, runInProcess
 const TABLE = 'demo.survey:next.visits';
 
 const USAGE_CASES: Array<{ args: string[]; expect: RegExp[] }> = [
-  { args: ['frobnicate'], expect: [/unknown command "frobnicate"/, /upload, add-files, emulator, demo/] },
+  { args: ['frobnicate'], expect: [/unknown command "frobnicate"/, /upload, add-files, rows, emulator, demo/] },
   { args: ['upload'], expect: [/upload takes one <path\|->/] },
   { args: ['upload', 'a.csv', 'b.csv', '--table', TABLE], expect: [/received 2/] },
   { args: ['upload', 'a.csv'], expect: [/needs --table/] },

@@ -53,6 +53,7 @@ const CONTEXT: Array<{ name: string; declaration: string }> = [
   { name: 'savedSessionUrl', declaration: 'declare const savedSessionUrl: string;' },
   { name: 'saveState', declaration: 'declare function saveState(state: { sessionUrl: string; tempUploadId: string | undefined }): void;' },
   { name: 'rowsFromSomewhere', declaration: 'declare function rowsFromSomewhere(): AsyncIterable<{ id: number; value: number }>;' },
+  { name: 'clicksFromSomewhere', declaration: 'declare function clicksFromSomewhere(): AsyncIterable<{ id: number; page: string; at: string }>;' },
   { name: 'database', declaration: 'declare const database: { cursor(sql: string): AsyncIterable<Array<{ id: number; score: number }>> };' },
 ];
 
