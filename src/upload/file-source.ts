@@ -40,6 +40,7 @@ export class ContentHashes {
 /** Content of fixed size that is all there from the start. */
 abstract class SizedSource implements ReplaySource {
   readonly ended = true;
+  readonly resting = true;
   readonly retainedFrom = 0;
   /** Checksums of what has been read, in order. */
   hashes: ContentHashes;

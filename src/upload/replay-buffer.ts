@@ -114,6 +114,10 @@ export class ReplayBuffer implements ReplaySource {
     return this.diskPeak;
   }
 
+  get resting(): boolean {
+    return this.isEnded || this.full;
+  }
+
   /** Whether a write should wait: memory is at its limit and nothing more may go to disk. */
   get full(): boolean {
     return this.memoryHeld >= this.options.memoryLimit && !this.canSpill();

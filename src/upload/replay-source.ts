@@ -19,7 +19,9 @@ export interface ReplaySource {
   readonly available: number;
   /** True once no more bytes will come: {@link available} is then the size of the object. */
   readonly ended: boolean;
-  /** Resolves when {@link available} or {@link ended} may have changed. */
+  /** True while the source produces nothing: it has ended, or it waits for room (or it has all its bytes already). */
+  readonly resting: boolean;
+  /** Resolves when {@link available}, {@link ended} or {@link resting} may have changed. */
   whenChanged(): Promise<void>;
   /**
    * The body of a request for bytes `[from, to)`, all available and retained. Each piece stays valid until its

@@ -5,7 +5,9 @@
  *
  * Both are measured: B from the data requests, L from the quickest empty request (starting the session, a status
  * query). When L is only known from requests that paid for opening a connection, one status query on the warm
- * connection measures it before anything is spilled, so a fast loopback upload never pays for the disk.
+ * connection measures it before anything is spilled. And when the process is busy most of the time its requests
+ * are in flight (a fast loopback upload: CPU, not the link, is the limit), nothing is spilled whatever the
+ * measurements, since larger requests would not be faster and the disk would cost CPU.
  *
  * The stream holds at most its memory limit in memory, and sends half of it per request, so one request is in
  * flight while the next fills. Only when the measurements say that such requests would keep the link busy less
@@ -27,6 +29,13 @@ export const SPILL_ROUND_TRIPS = 9;
 const MEASURABLE_BYTES = 256 * 1024;
 /** A request should take at most this share of the stall deadline at the measured bandwidth. */
 const STALL_SHARE = 0.25;
+/**
+ * Past this share of the time spent working (not waiting) while requests are in flight, the upload is bound by
+ * this process's CPU, not by the link: larger requests would not make it faster, and spilling would slow it.
+ */
+const BUSY_SHARE = 0.5;
+/** Status queries made at most to measure the round trip cleanly; without a clean measure nothing is spilled. */
+const MAX_PROBES = 3;
 
 export interface SizingOptions {
   /** Every request but the last carries a whole number of these (a multiple of 256 KiB), at least one. */
@@ -51,20 +60,53 @@ export class RequestSizer {
   private latencyMs: number | undefined;
   /** Whether {@link latencyMs} comes from a request on a warm connection. */
   private latencyClean = false;
+  /** Status queries made to measure the round trip. */
+  private probes = 0;
   /** The last data request large enough to tell the bandwidth. */
   private sample: { bytes: number; ms: number } | undefined;
+  /** Share of the time the process was busy while data requests were in flight, smoothed; 0 to 1. */
+  private busy: number | undefined;
 
   constructor(private readonly options: SizingOptions) {}
 
-  /** An empty request (session start, status query) took `ms`; `warm` when its connection was already open. */
-  observeEmpty(ms: number, warm: boolean): void {
+  /**
+   * An empty request (session start, status query) took `ms`. `clean` when nothing else was in its way: its
+   * connection was already open, and this process was mostly idle meanwhile, so its answer was read when it came.
+   */
+  observeEmpty(ms: number, clean: boolean): void {
     if (this.latencyMs === undefined || ms < this.latencyMs) this.latencyMs = ms;
-    if (warm) this.latencyClean = true;
+    if (clean) this.latencyClean = true;
   }
 
-  /** A data request of `bytes` took `ms` from its start to its answer. */
-  observeData(bytes: number, ms: number): void {
-    if (bytes >= MEASURABLE_BYTES && ms > 0) this.sample = { bytes, ms };
+  /** A status query is being made to measure the round trip; only a few are. */
+  probing(): void {
+    this.probes += 1;
+  }
+
+  /**
+   * A data request of `bytes` took `ms` from its start to its answer, during which the process was busy `busy`
+   * of the time (its event loop's utilization, 0 to 1).
+   */
+  observeData(bytes: number, ms: number, busy = 0): void {
+    if (bytes < MEASURABLE_BYTES || ms <= 0) return;
+    this.sample = { bytes, ms };
+    this.busy = this.busy === undefined ? busy : (this.busy + busy) / 2;
+  }
+
+  /** The measurements, for debug output. */
+  describe(): string {
+    const bandwidth = this.bandwidth();
+    return `round trip ${this.latencyMs?.toFixed(2) ?? '?'} ms${this.latencyClean ? '' : ' (cold)'}, ${bandwidth === undefined ? '?' : (bandwidth / 1000).toFixed(1)} MB/s, busy ${this.busy === undefined ? '?' : Math.round(this.busy * 100)} %`;
+  }
+
+  /** Whether the link rather than this process's CPU is what the upload waits for. */
+  private linkBound(): boolean {
+    return (this.busy ?? 0) < BUSY_SHARE;
+  }
+
+  /** Whether a measurement taken while the process was `busy` (0 to 1) of the time can be trusted. */
+  static quiet(busy: number): boolean {
+    return busy < BUSY_SHARE;
   }
 
   /** Bytes per millisecond while sending, the round trip taken out when it is known to be small enough to matter. */
@@ -87,16 +129,18 @@ export class RequestSizer {
   }
 
   /**
-   * Whether one status query on a warm connection should measure the round trip now: the estimate so far would
-   * make the stream spill, but it may only reflect the cost of opening a connection.
+   * Whether one status query on a warm connection, while the process rests, should measure the round trip now: the
+   * estimate so far would make the stream spill, but it may only reflect the cost of opening a connection, or of
+   * this process being too busy to read an answer when it came.
    */
   wantsProbe(): boolean {
-    if (this.options.sized || this.options.spillLimit === 0 || this.latencyClean) return false;
+    if (this.options.sized || this.options.spillLimit === 0 || this.latencyClean || this.probes >= MAX_PROBES) return false;
     return this.memoryTooSmall();
   }
 
-  /** Whether requests that fit in memory would keep the link busy less than 90 % of the time. */
+  /** Whether requests that fit in memory would keep the link busy less than 90 % of the time, and that matters. */
   private memoryTooSmall(): boolean {
+    if (!this.linkBound()) return false;
     const efficient = this.efficientRequest();
     return efficient !== undefined && (efficient * SPILL_ROUND_TRIPS) / EFFICIENT_ROUND_TRIPS > this.memoryCap();
   }

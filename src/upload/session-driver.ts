@@ -17,6 +17,8 @@ import { cancelSession, putChunk, queryStatus, startSession, type SessionContext
 
 const debug = debuglog('redivis-upload');
 
+/** Longest wait for the source to rest before the round trip is measured, in milliseconds. */
+const PROBE_WAIT_MS = 100;
 /** Longest wait for the best-effort cancellation of an abandoned session, in milliseconds. */
 const CANCEL_TIMEOUT_MS = 5_000;
 
@@ -125,12 +127,15 @@ export class SessionDriver {
       const done = await this.apply(status, plan, asked);
       if (done !== undefined) return done;
       if (measured && this.sizer.wantsProbe()) {
+        // Measured while the source rests, the answer is read the moment it comes.
+        await this.untilResting(PROBE_WAIT_MS);
+        this.sizer.probing();
         const probe = await this.confirmedStatus(true);
         const probed = await this.apply(probe, plan, true);
         if (probed !== undefined) return probed;
       }
       const allowance = this.sizer.spillAllowance();
-      if (measured) debug('efficient request %d bytes, next at most %d, spill allowance %d', Math.round(this.sizer.efficientRequest() ?? 0), this.sizer.requestCap(), allowance);
+      if (measured) debug('%s: next request at most %d bytes, spill allowance %d', this.sizer.describe(), this.sizer.requestCap(), allowance);
       this.source.allowSpill(allowance);
     }
   }
@@ -222,6 +227,7 @@ export class SessionDriver {
     if (plan.final) await source.checkEnd();
     const hashHeader = plan.final ? source.digest()?.header : undefined;
     const startedAt = performance.now();
+    const loopAtStart = performance.eventLoopUtilization();
     try {
       const status = await this.recovery.timed(async (signal) => {
         const ctx = { ...this.ctx!, signal };
@@ -233,7 +239,7 @@ export class SessionDriver {
           handed.settled = true;
         }
       });
-      if (length > 0) this.sizer.observeData(length, performance.now() - startedAt);
+      if (length > 0) this.sizer.observeData(length, performance.now() - startedAt, performance.eventLoopUtilization(loopAtStart).utilization);
       return { status, asked: false, measured: length > 0 };
     } catch (error) {
       await this.recovery.backOff(error);
@@ -255,9 +261,25 @@ export class SessionDriver {
 
   private async timedStatus(warm: boolean): Promise<SessionStatus> {
     const startedAt = performance.now();
+    const loopAtStart = performance.eventLoopUtilization();
     const status = await this.recovery.retrying((signal) => queryStatus(this.sessionUrl!, { ...this.ctx!, signal }));
-    this.sizer.observeEmpty(performance.now() - startedAt, warm);
+    const quiet = RequestSizer.quiet(performance.eventLoopUtilization(loopAtStart).utilization);
+    this.sizer.observeEmpty(performance.now() - startedAt, warm && quiet);
     return status;
+  }
+
+  /** Waits until the source rests (it has ended, or waits for room), at most `ms`. */
+  private async untilResting(ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    while (!this.source.resting && performance.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - performance.now()));
+        void this.source.whenChanged().then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   /**
