@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { GiB, KiB, MiB } from './protocol.js';
 
 export interface BenchOptions {
-  /** Bytes per upload for the main cases. */
+  /** Bytes per loopback upload; the link cases send half (at least 128 MiB), the memory series ¼, 1 and 4 times. */
   size: number;
   quick: boolean;
   reps: number;
@@ -26,11 +26,12 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const USAGE = `Usage: node build/benchmarks/run.js [options]
 
-  --size <n>       bytes per upload, e.g. 1GiB, 512MiB, 1073741824 (default 1GiB)
-  --quick          --size 128MiB, fewer files and a smaller scaling series: a smoke run
+  --size <n>       bytes per loopback upload, e.g. 1GiB, 512MiB, 1073741824 (default 1GiB); the link
+                   cases send half of it (at least 128 MiB), the memory series 1/4, 1 and 4 times
+  --quick          --size 128MiB, fewer files, a smaller stream-chunker case: a smoke run
   --reps <n>       repetitions of every case (default 3); the median is quoted, min and max shown
-  --skip-large     leave out the 4 × size point of the memory-scaling series
-  --only <regex>   run only the cases whose id matches (baselines are kept for the ratios)
+  --skip-large     leave out the 4 × size point of the memory series
+  --only <regex>   run only the cases whose id matches (the cases they are compared with are kept)
   --list           print the cases and exit
   --cpu-prof       write a V8 CPU profile of every client process into <out>/profiles
   --out <dir>      results folder (default benchmarks/results)

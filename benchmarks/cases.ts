@@ -1,150 +1,96 @@
 /**
- * The list of cases of one run, and the scripted faults of the recovery cases.
+ * The cases of one run. Each names the case its ratios are taken to (`baseline`: a raw PUT of the same bytes over
+ * the same path, measured in the same run) and, for the fault cases, the fault-free run they are compared with.
  * @module
  */
-import type { FaultRule } from '../src/emulator/index.js';
-import { DEFAULT_CHUNK_SIZE } from '../src/upload/stream-options.js';
 import type { BenchOptions } from './args.js';
 import { binarySize, shortSize } from './format.js';
 import { KiB, MiB, type CaseSpec, type FaultPlan } from './protocol.js';
 
-/** Source write sizes: gzip-like small writes and large reads. */
-export const WRITE_SIZES = [16 * KiB, MiB];
-export const CHUNK_SIZES = [MiB, DEFAULT_CHUNK_SIZE, 32 * MiB];
-/** Write size of the cases that use one: scaling, recovery, the stream-chunker baseline. */
-export const HEADLINE_WRITE = 16 * KiB;
+/** Source writes of every upload case: a typical stream's piece (a pipe's or gzip's output is 16–64 KiB). */
+export const WRITE_SIZE = 64 * KiB;
+/** The peer's and stream-chunker's chunk size (the peer's default, and this library's request unit). */
+export const PEER_CHUNK = 8 * MiB;
 export const FAULT_EVERY = 64 * MiB;
+/** Marks at 64 MiB + 4 MiB, 128 MiB + 4 MiB, …: inside requests of any multiple of 8 MiB, never on their ends. */
+export const FAULT_PHASE = 4 * MiB;
+/** The modelled link. */
+export const LINK = { rttMs: 40, bitsPerSecond: 1e9 };
 
-/** The raw-PUT baseline a case is compared with: same storage, same write size. */
-export function baselineIdFor(spec: CaseSpec): string | undefined {
-  if (spec.kind === 'files' || spec.kind === 'idle') return undefined;
-  return `${spec.storage === 'disk' ? 'disk-' : ''}raw-w${shortSize(spec.writeSize)}`;
-}
-
-/** The fault-free case a recovery case is compared with. */
-export function faultFreeIdFor(spec: CaseSpec): string {
-  return `stream-c${shortSize(spec.chunkSize ?? DEFAULT_CHUNK_SIZE)}-w${shortSize(spec.writeSize)}`;
-}
+const linkLabel = `RTT ${LINK.rttMs} ms, ${LINK.bitsPerSecond / 1e9} Gbit/s`;
 
 export function buildCases(options: BenchOptions): CaseSpec[] {
   const { size } = options;
+  const base = { server: 'trivial', writeSize: WRITE_SIZE } as const;
   const cases: CaseSpec[] = [];
-  const w = (bytes: number) => `w${shortSize(bytes)}`;
-  const c = (bytes: number) => `c${shortSize(bytes)}`;
+  const w = binarySize(WRITE_SIZE);
 
-  for (const writeSize of WRITE_SIZES) {
-    cases.push({
-      id: `raw-${w(writeSize)}`,
-      group: 'limit',
-      label: `raw PUT, ${binarySize(writeSize)} writes`,
-      kind: 'raw',
-      storage: 'discard',
+  // 1. Loopback: the client's own cost.
+  cases.push(
+    { ...base, id: 'raw', group: 'loopback', kind: 'raw', size, label: `raw PUT, ${w} writes` },
+    { ...base, id: 'stream', group: 'loopback', kind: 'stream', size, baseline: 'raw', label: `stream defaults, ${w} writes` },
+    {
+      ...base,
+      id: 'file',
+      group: 'loopback',
+      kind: 'file',
       size,
-      writeSize,
-    });
-  }
-  for (const writeSize of WRITE_SIZES) {
-    for (const chunkSize of CHUNK_SIZES) {
-      cases.push({
-        id: `stream-${c(chunkSize)}-${w(writeSize)}`,
-        group: 'stream',
-        label: `stream ${binarySize(chunkSize)} chunks, ${binarySize(writeSize)} writes${chunkSize === DEFAULT_CHUNK_SIZE ? ' (default)' : ''}`,
-        kind: 'stream',
-        storage: 'discard',
-        size,
-        writeSize,
-        chunkSize,
-      });
-    }
-  }
-  for (const writeSize of WRITE_SIZES) {
-    for (const chunkSize of [...CHUNK_SIZES, undefined]) {
-      cases.push({
-        id: `peer-${chunkSize === undefined ? 'single' : c(chunkSize)}-${w(writeSize)}`,
-        group: 'peer',
-        label: `GCS ${chunkSize === undefined ? 'single request' : `${binarySize(chunkSize)} chunks`}, ${binarySize(writeSize)} writes`,
-        kind: 'peer',
-        storage: 'discard',
-        size,
-        writeSize,
-        ...(chunkSize === undefined ? {} : { chunkSize }),
-        peerCrc: 'default',
-      });
-    }
-    cases.push({
-      id: `peer-native-${c(DEFAULT_CHUNK_SIZE)}-${w(writeSize)}`,
-      group: 'peer',
-      label: `GCS ${binarySize(DEFAULT_CHUNK_SIZE)} chunks + native CRC32C, ${binarySize(writeSize)} writes`,
-      kind: 'peer',
-      storage: 'discard',
-      size,
-      writeSize,
-      chunkSize: DEFAULT_CHUNK_SIZE,
-      peerCrc: 'native',
-      note: 'the peer with `crc32cGenerator` backed by @node-rs/crc32 instead of its pure-JS CRC32C: its transport alone',
-    });
+      baseline: 'raw',
+      label: 'uploadFile defaults',
+      note: 'a file of the same bytes, written (and so in the page cache) before the client process starts',
+    },
+    { ...base, id: 'peer', group: 'loopback', kind: 'peer', size, chunkSize: PEER_CHUNK, baseline: 'raw', label: `@google-cloud/storage, ${binarySize(PEER_CHUNK)} chunks, ${w} writes` },
+  );
+  // stream-chunker concatenates its pending bytes on every write (64 KiB of 8 MiB: 128 copies per chunk): slow, so
+  // a smaller upload (MB/s does not depend on the size).
+  const chunkerSize = Math.min(size, options.quick ? 32 * MiB : 128 * MiB);
+  cases.push({
+    ...base,
+    id: 'chunker',
+    group: 'loopback',
+    kind: 'chunker',
+    size: chunkerSize,
+    chunkSize: PEER_CHUNK,
+    baseline: 'raw',
+    label: `stream-chunker (${binarySize(PEER_CHUNK)}) in front of the stream, ${w} writes`,
+    ...(chunkerSize < size ? { note: `${binarySize(chunkerSize)} only: stream-chunker re-copies up to a chunk per write` } : {}),
+  });
+
+  // 2. Memory: the stream defaults at a quarter, once and four times the size (the middle one is `stream`).
+  for (const bytes of [size / 4, ...(options.skipLarge ? [] : [size * 4])].map((b) => Math.floor(b / MiB) * MiB)) {
+    cases.push({ ...base, id: `stream-${shortSize(bytes)}`, group: 'memory', kind: 'stream', size: bytes, baseline: 'raw', label: `stream defaults, ${binarySize(bytes)}` });
   }
 
-  // stream-chunker concatenates its whole pending buffer on every write, so its cost per byte grows with
-  // chunk/write; the slow combinations get smaller uploads (MB/s does not depend on the size).
-  for (const [chunkSize, writeSize, cap] of [
-    [MiB, HEADLINE_WRITE, 256 * MiB],
-    [DEFAULT_CHUNK_SIZE, MiB, undefined],
-    [DEFAULT_CHUNK_SIZE, HEADLINE_WRITE, 128 * MiB],
-  ] as const) {
-    const capped = cap !== undefined && size > cap;
-    cases.push({
-      id: `chunker-${c(chunkSize)}-${w(writeSize)}`,
-      group: 'chunker',
-      label: `stream-chunker + stream ${binarySize(chunkSize)} chunks, ${binarySize(writeSize)} writes`,
-      kind: 'chunker',
-      storage: 'discard',
-      size: capped ? cap : size,
-      writeSize,
-      chunkSize,
-      ...(capped
-        ? { note: `${binarySize(cap)} only: stream-chunker re-copies up to a chunk per write, ${chunkSize / writeSize} writes per chunk` }
-        : {}),
-    });
-  }
+  // 3. A modelled link: half the size, but at least 128 MiB, so the stream has room to measure and grow its requests.
+  const linkSize = Math.max(128 * MiB, Math.floor(size / 2 / MiB) * MiB);
+  const onLink = { ...base, group: 'link', link: true, size: linkSize } as const;
+  cases.push(
+    { ...onLink, id: 'link-raw', kind: 'raw', label: `raw PUT, ${linkLabel}` },
+    { ...onLink, id: 'link-stream', kind: 'stream', baseline: 'link-raw', label: `stream defaults, ${linkLabel}` },
+    { ...onLink, id: 'link-file', kind: 'file', baseline: 'link-raw', label: `uploadFile defaults, ${linkLabel}` },
+    { ...onLink, id: 'link-peer', kind: 'peer', chunkSize: PEER_CHUNK, baseline: 'link-raw', label: `@google-cloud/storage, ${binarySize(PEER_CHUNK)} chunks, ${linkLabel}` },
+  );
 
-  const scaling = [size / 4, size, ...(options.skipLarge ? [] : [size * 4])].map((bytes) => Math.floor(bytes / MiB) * MiB);
-  for (const bytes of scaling) {
-    cases.push({
-      id: `scale-${shortSize(bytes)}`,
-      group: 'scaling',
-      label: `stream defaults, ${binarySize(bytes)}`,
-      kind: 'stream',
-      storage: 'discard',
-      size: bytes,
-      writeSize: HEADLINE_WRITE,
-      chunkSize: DEFAULT_CHUNK_SIZE,
-    });
-  }
-
-  const faultPlans: Array<[string, string, FaultPlan]> = [
-    ['503-fast', '503 after half a chunk', { kind: 'status', everyBytes: FAULT_EVERY, afterBytes: DEFAULT_CHUNK_SIZE / 2, backoff: 'fast' }],
-    ['reset-fast', 'reset after half a chunk', { kind: 'reset', everyBytes: FAULT_EVERY, afterBytes: DEFAULT_CHUNK_SIZE / 2, backoff: 'fast' }],
-    ['503-default', '503 after half a chunk', { kind: 'status', everyBytes: FAULT_EVERY, afterBytes: DEFAULT_CHUNK_SIZE / 2, backoff: 'default' }],
+  // 4. Faults, with a 10 ms constant backoff so the cost shown is the protocol's (status query, resend).
+  const faults: Array<[string, string, FaultPlan['kind']]> = [
+    ['fault-503', '503 and close', 'status'],
+    ['fault-reset', 'connection reset', 'reset'],
   ];
-  for (const [suffix, what, faults] of faultPlans) {
+  for (const [id, what, kind] of faults) {
     cases.push({
-      id: `recovery-${suffix}`,
-      group: 'recovery',
-      label: `stream, ${what} every ${binarySize(FAULT_EVERY)}${faults.backoff === 'default' ? ', default backoff' : ''}`,
+      ...base,
+      id,
+      group: 'faults',
       kind: 'stream',
-      storage: 'discard',
       size,
-      writeSize: HEADLINE_WRITE,
-      chunkSize: DEFAULT_CHUNK_SIZE,
-      faults,
-      note:
-        faults.backoff === 'fast'
-          ? 'retry backoff set to a constant 10 ms, so the slowdown is the protocol\'s (status query + resend)'
-          : 'the library\'s default backoff (500 ms doubling, ±50 % jitter): the slowdown is mostly waiting',
+      baseline: 'raw',
+      faultFree: 'stream',
+      faults: { kind, everyBytes: FAULT_EVERY, phaseBytes: FAULT_PHASE },
+      label: `stream defaults, ${what} every ${binarySize(FAULT_EVERY)}`,
     });
   }
 
+  // 5. Many small files through addFiles, against the emulator (discard storage).
   const fileCount = options.quick ? 500 : 2000;
   const fileSize = 64 * KiB;
   for (const concurrency of [1, 8, 32]) {
@@ -153,66 +99,24 @@ export function buildCases(options: BenchOptions): CaseSpec[] {
       group: 'files',
       label: `addFiles, ${fileCount} × ${binarySize(fileSize)}, concurrency ${concurrency}`,
       kind: 'files',
-      storage: 'discard',
+      server: 'emulator',
       size: fileCount * fileSize,
       writeSize: fileSize,
       files: { count: fileCount, fileSize, concurrency },
     });
   }
-
-  for (const writeSize of WRITE_SIZES) {
-    cases.push({
-      id: `disk-raw-${w(writeSize)}`,
-      group: 'disk',
-      label: `raw PUT, ${binarySize(writeSize)} writes, disk storage`,
-      kind: 'raw',
-      storage: 'disk',
-      size,
-      writeSize,
-    });
-    cases.push({
-      id: `disk-stream-${c(DEFAULT_CHUNK_SIZE)}-${w(writeSize)}`,
-      group: 'disk',
-      label: `stream defaults, ${binarySize(writeSize)} writes, disk storage`,
-      kind: 'stream',
-      storage: 'disk',
-      size,
-      writeSize,
-      chunkSize: DEFAULT_CHUNK_SIZE,
-    });
-  }
   return cases;
 }
 
-/** Keeps the cases `only` matches, plus the baselines and fault-free runs they are compared with. */
+/** Keeps the cases `only` matches, plus the baselines and other runs they are compared with. */
 export function selectCases(all: CaseSpec[], only: RegExp | undefined): CaseSpec[] {
   if (only === undefined) return all;
   const wanted = new Set(all.filter((spec) => only.test(spec.id)).map((spec) => spec.id));
   for (const spec of all.filter((s) => wanted.has(s.id))) {
-    const baseline = baselineIdFor(spec);
-    if (baseline !== undefined) wanted.add(baseline);
-    if (spec.faults) wanted.add(faultFreeIdFor(spec));
+    if (spec.baseline !== undefined) wanted.add(spec.baseline);
+    if (spec.faultFree !== undefined) wanted.add(spec.faultFree);
+    // The memory series is read with its middle point, the loopback stream.
+    if (spec.group === 'memory') wanted.add('stream');
   }
   return all.filter((spec) => wanted.has(spec.id));
-}
-
-/**
- * One rule per fault, each firing once. A rule's `nth` counts every data request from when it was added, and
- * each fault costs one extra data request (the resend), so the i-th fault goes on request i·k + (i − 1): a fault
- * every k fresh chunks. The last chunk is never faulted.
- */
-export function faultRules(spec: CaseSpec): FaultRule[] {
-  const plan = spec.faults;
-  if (plan === undefined) return [];
-  const chunkSize = spec.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const every = Math.max(1, Math.round(plan.everyBytes / chunkSize));
-  const chunks = Math.ceil(spec.size / chunkSize);
-  const rules: FaultRule[] = [];
-  for (let i = 1; i * every < chunks; i++) {
-    rules.push({
-      match: { kind: 'chunk', nth: i * every + (i - 1) },
-      fault: plan.kind === 'status' ? { kind: 'status', status: 503, afterBytes: plan.afterBytes } : { kind: 'reset', afterBytes: plan.afterBytes },
-    });
-  }
-  return rules;
 }

@@ -1,16 +1,16 @@
 /**
  * What each kind of case does inside its client process. The clock runs from before the temp upload is created
  * (the stream creates it and starts its session itself, so the other cases do the same inside the window) to the
- * server's final answer; only the many-files case prepares its inputs first. Each returns what the server should
- * be asked to verify.
+ * server's final answer; only the many-files case prepares its inputs first, and `uploadFile` reads a file the
+ * runner wrote before the process started. Each returns what the server should be asked to verify.
  * @module
  */
 import { pipeline } from 'node:stream/promises';
 import { Storage } from '@google-cloud/storage';
-import { crc32c } from '@node-rs/crc32';
 import chunker from 'stream-chunker';
 import { request } from 'undici';
 import { RedivisClient } from '../src/client/redivis-client.js';
+import { uploadFile } from '../src/upload/file-upload.js';
 import { createTempUploadStream } from '../src/upload/temp-upload-stream.js';
 import type { RetryOptions } from '../src/util/retry.js';
 import type { CaseSpec, ClientJob } from './protocol.js';
@@ -26,6 +26,7 @@ export const FILES_TABLE = 'bench.dataset:next.files';
 export interface CaseOutcome {
   tempUploadIds: string[];
   peakBufferedBytes?: number;
+  peakSpilledBytes?: number;
   retries?: number;
   filesAdded?: number;
   filesFailed?: number;
@@ -86,7 +87,7 @@ async function startSessionByHand(client: RedivisClient, url: string): Promise<s
 
 /**
  * The limit: one undici `PUT` of the whole source to a resumable session with `Content-Range: bytes 0-*\/*`
- * (the same session handler on the emulator as every chunked case), no checksum, no buffering of its own.
+ * (served by the same session handler as every other case), no checksum, no buffering of its own.
  */
 async function rawPut(job: ClientJob, pattern: Buffer, timer: Timer): Promise<CaseOutcome> {
   const { spec } = job;
@@ -105,7 +106,7 @@ async function rawPut(job: ClientJob, pattern: Buffer, timer: Timer): Promise<Ca
   return { tempUploadIds: [tempUpload.id] };
 }
 
-/** `createTempUploadStream` at the end of a pipeline; with `chunker`, stream-chunker in front of it. */
+/** `createTempUploadStream` with its defaults at the end of a pipeline; with `chunker`, stream-chunker in front. */
 async function streamUpload(job: ClientJob, pattern: Buffer, timer: Timer, withChunker: boolean): Promise<CaseOutcome> {
   const { spec } = job;
   timer.start();
@@ -114,8 +115,7 @@ async function streamUpload(job: ClientJob, pattern: Buffer, timer: Timer, withC
     client,
     table: TABLE,
     name: nameFor(job),
-    chunkSize: spec.chunkSize,
-    ...(spec.faults?.backoff === 'fast' ? { retry: FAST_BACKOFF } : {}),
+    ...(spec.faults ? { retry: FAST_BACKOFF } : {}),
   });
   let retries = 0;
   upload.on('retry', () => {
@@ -127,32 +127,32 @@ async function streamUpload(job: ClientJob, pattern: Buffer, timer: Timer, withC
   timer.stop();
   const id = upload.result?.tempUploadId;
   if (id === undefined) throw new Error('the stream finished without a result');
-  const gauge = (upload as { peakBufferedBytes?: unknown }).peakBufferedBytes;
-  return { tempUploadIds: [id], retries, ...(typeof gauge === 'number' ? { peakBufferedBytes: gauge } : {}) };
+  return { tempUploadIds: [id], retries, peakBufferedBytes: upload.peakBufferedBytes, peakSpilledBytes: upload.peakSpilledBytes };
 }
 
-/** A CRC32C validator for the peer backed by the same native code the library uses. */
-function nativeCrc32cGenerator() {
-  let crc = 0;
-  const toString = () => {
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(crc >>> 0);
-    return bytes.toString('base64');
-  };
-  return {
-    update(data: Buffer) {
-      crc = crc32c(data, crc);
+/** `uploadFile` with its defaults, on a file of the pattern the runner wrote before this process started. */
+async function fileUpload(job: ClientJob, timer: Timer): Promise<CaseOutcome> {
+  if (job.filePath === undefined) throw new Error('no file to upload');
+  timer.start();
+  const client = clientFor(job);
+  let retries = 0;
+  const uploaded = await uploadFile(job.filePath, {
+    client,
+    table: TABLE,
+    name: nameFor(job),
+    onRetry: () => {
+      retries += 1;
     },
-    toString,
-    validate: (value: string) => value === toString(),
-  };
+  });
+  timer.stop();
+  return { tempUploadIds: [uploaded.id], retries };
 }
 
 /**
- * The peer: `@google-cloud/storage` writing into a session the benchmark started on the emulator. A custom
+ * The peer: `@google-cloud/storage` writing into a session the benchmark started by hand. A custom
  * `apiEndpoint` that is not a Google domain makes it send unauthenticated requests, so it runs offline; with `uri`
  * given it asks for the session's offset (`bytes *\/*`), then sends chunks, or the whole body when `chunkSize` is
- * not set. Validation is its default (CRC32C).
+ * not set. Validation is its default (CRC32C, in pure JS).
  */
 async function peerUpload(job: ClientJob, pattern: Buffer, timer: Timer): Promise<CaseOutcome> {
   const { spec } = job;
@@ -160,11 +160,7 @@ async function peerUpload(job: ClientJob, pattern: Buffer, timer: Timer): Promis
   const client = clientFor(job);
   const tempUpload = await createResumable(client, nameFor(job), spec.size);
   const sessionUrl = await startSessionByHand(client, tempUpload.url);
-  const storage = new Storage({
-    apiEndpoint: job.endpoint.origin,
-    projectId: 'benchmark',
-    ...(spec.peerCrc === 'native' ? { crc32cGenerator: nativeCrc32cGenerator } : {}),
-  });
+  const storage = new Storage({ apiEndpoint: job.endpoint.origin, projectId: 'benchmark' });
   const file = storage.bucket('redivis-temp-uploads').file(nameFor(job));
   const writable = file.createWriteStream({
     uri: sessionUrl,
@@ -240,6 +236,8 @@ export async function runCase(job: ClientJob, pattern: Buffer, timer: Timer): Pr
       return streamUpload(job, pattern, timer, false);
     case 'chunker':
       return streamUpload(job, pattern, timer, true);
+    case 'file':
+      return fileUpload(job, timer);
     case 'peer':
       return peerUpload(job, pattern, timer);
     case 'files':

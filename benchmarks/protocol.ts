@@ -1,26 +1,29 @@
 /**
- * Messages between the benchmark runner, the emulator process and the client processes, and the description of a
- * benchmark case. Everything here crosses a `child_process.fork` IPC channel, so it stays plain JSON.
+ * Messages between the benchmark runner, the server processes (the trivial server, the emulator) and the client
+ * processes, and the description of a benchmark case. Everything here crosses a `child_process.fork` IPC channel,
+ * so it stays plain JSON.
  * @module
  */
-import type { FaultRule } from '../src/emulator/index.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const GiB = 1024 * MiB;
 
-export type Storage = 'discard' | 'disk';
+/** The emulator's storage modes, and the trivial server (counts and checksums bytes, stores nothing). */
+export type ServerKind = 'discard' | 'disk' | 'trivial';
 
-export type CaseGroup = 'limit' | 'stream' | 'peer' | 'chunker' | 'scaling' | 'recovery' | 'files' | 'disk';
+export type CaseGroup = 'loopback' | 'memory' | 'link' | 'faults' | 'files';
 
-/** Faults injected into one upload: one every `everyBytes` of fresh data, none on the last request. */
+export type CaseKind = 'raw' | 'stream' | 'file' | 'peer' | 'chunker' | 'files' | 'idle';
+
+/** Faults the trivial server injects into one upload. */
 export interface FaultPlan {
+  /** `status`: persist up to the mark, answer 503 and close; `reset`: persist up to the mark and reset. */
   kind: 'status' | 'reset';
+  /** A fault each time this many more bytes have been persisted. */
   everyBytes: number;
-  /** Bytes of the faulted chunk the server persists before failing. */
-  afterBytes: number;
-  /** `fast`: 10 ms constant backoff, so the cost of the protocol shows; `default`: the library's retry policy. */
-  backoff: 'fast' | 'default';
+  /** Where the first mark lies past `everyBytes`, so marks fall inside requests rather than on their ends. */
+  phaseBytes: number;
 }
 
 /** One benchmark case: what a client process runs. */
@@ -28,23 +31,27 @@ export interface CaseSpec {
   id: string;
   group: CaseGroup;
   label: string;
-  kind: 'raw' | 'stream' | 'peer' | 'chunker' | 'files' | 'idle';
-  storage: Storage;
+  kind: CaseKind;
+  server: 'trivial' | 'emulator';
+  /** Through the link proxy (a modelled round trip and bandwidth) rather than straight to the server. */
+  link?: boolean;
   /** Bytes uploaded (for `files`: the sum of the file sizes). */
   size: number;
   /** Size of each write of the source. */
   writeSize: number;
-  /** Chunk size; undefined for the peer's single-request mode and for the raw PUT. */
+  /** Chunk size of the peer and of stream-chunker; the library's cases run on its defaults. */
   chunkSize?: number;
-  /** The peer's CRC32C: its default pure-JS one, or the native one the library uses. */
-  peerCrc?: 'default' | 'native';
   faults?: FaultPlan;
   files?: { count: number; fileSize: number; concurrency: number };
+  /** The case whose medians this one's ratios (throughput, CPU, RSS) are taken to. */
+  baseline?: string;
+  /** The fault-free case a fault case is compared with. */
+  faultFree?: string;
   /** Shown under the tables. */
   note?: string;
 }
 
-/** Where a client finds the emulator. */
+/** Where a client finds a server. */
 export interface Endpoint {
   apiEndpoint: string;
   origin: string;
@@ -57,6 +64,8 @@ export interface ClientJob {
   endpoint: Endpoint;
   /** Distinguishes names across repetitions and runs (names are unique per table). */
   nonce: string;
+  /** The file of `spec.size` bytes an `uploadFile` case sends, written before the client starts. */
+  filePath?: string;
 }
 
 /** client -> runner */
@@ -70,8 +79,9 @@ export type ClientReport =
       peakRss: number;
       /** Temp uploads written, to verify on the server. */
       tempUploadIds: string[];
-      /** The stream's own gauge of the most bytes it held at once. */
+      /** The stream's own gauges: most bytes held in memory, and on disk, at once. */
       peakBufferedBytes?: number;
+      peakSpilledBytes?: number;
       retries?: number;
       filesAdded?: number;
       filesFailed?: number;
@@ -79,30 +89,39 @@ export type ClientReport =
     }
   | { ok: false; skipped?: boolean; error: string; peakRss: number };
 
-/** runner -> emulator process */
+/** runner -> server process */
 export type ServerRequest =
-  | { id: number; op: 'prepare'; faults: FaultRule[] }
+  /** Clears the counters; `faults` (trivial server only) apply to the uploads created from now on. */
+  | { id: number; op: 'prepare'; faults?: FaultPlan }
   /** `'new'`: every upload created since `prepare`. */
   | { id: number; op: 'stats'; tempUploadIds: string[] | 'new' }
   | { id: number; op: 'close' };
 
-/** What the emulator saw of one case. */
+export type FinalState = { id: string; name: string; size: number; crc32c: string } | { id: string; name: string; incomplete: string };
+
+/** What a server saw since `prepare`. */
 export interface ServerStats {
-  /** CPU of the emulator process since `prepare`, seconds. */
+  /** CPU of the server process since `prepare`, seconds. */
   cpuSeconds: number;
   /** The uploads asked about: final size and CRC32C when complete, else their state. */
-  finals: Array<{ id: string; name: string; size: number; crc32c: string } | { id: string; name: string; incomplete: string }>;
-  /** Data requests (`kind: 'chunk'`) for those uploads. */
+  finals: FinalState[];
+  /** Data requests (with a body range). */
   dataRequests: number;
-  /** Status queries for those uploads. */
+  /** Status queries (`bytes *\/…`). */
   statusRequests: number;
   /** Body bytes read by the data requests. */
   dataBytesReceived: number;
+  /** Bytes read that the server did not keep: past a fault's mark, past the last whole 256 KiB of a chunk. */
+  dataBytesUnpersisted?: number;
+  /** Bytes read that the server held already: sent again although persisted. */
+  dataBytesDuplicate?: number;
+  /** Body bytes read by each data request, in order. */
+  requestBytes?: number[];
   /** Requests that had a fault applied. */
   faultsApplied: number;
 }
 
-/** emulator process -> runner */
+/** server process -> runner */
 export type ServerMessage =
-  | { type: 'ready'; endpoint: Endpoint; storage: Storage }
+  | { type: 'ready'; endpoint: Endpoint }
   | { type: 'reply'; id: number; stats?: ServerStats; error?: string };

@@ -1,10 +1,12 @@
 /**
- * The Markdown report (benchmarks/results/latest.md, also printed) of one run.
+ * The Markdown report (benchmarks/results/latest.md, also printed) of one run. Its first table is the one the
+ * README's "Performance" section quotes.
  * @module
  */
+import { LINK } from './cases.js';
 import { binarySize, fixed, mib } from './format.js';
 import type { CaseGroup } from './protocol.js';
-import type { CaseResult, Spread } from './results.js';
+import { describeRequests, medianRun, type CaseResult, type Spread } from './results.js';
 import { formatTargets, type TargetLine } from './targets.js';
 
 export interface RunMeta {
@@ -24,14 +26,11 @@ export interface RunMeta {
 }
 
 const GROUP_TITLES: Record<CaseGroup, string> = {
-  limit: 'The limit: raw PUT',
-  stream: 'createTempUploadStream, unknown size',
-  peer: 'The peer: @google-cloud/storage createWriteStream({ uri })',
-  chunker: 'stream-chunker in front of the stream',
-  scaling: 'Memory scaling (default settings, 16 KiB writes)',
-  recovery: 'Recovery cost',
-  files: 'Many files: addFiles',
-  disk: 'Disk storage (the emulator writes every byte to a file)',
+  loopback: 'Loopback: the client\'s own cost',
+  memory: 'Memory: the stream defaults at several sizes',
+  link: `A modelled link: RTT ${LINK.rttMs} ms, ${LINK.bitsPerSecond / 1e9} Gbit/s (the link proxy in its own process)`,
+  faults: 'Faults: the stream defaults with a fault every 64 MiB, 10 ms constant backoff',
+  files: 'Many files: addFiles against the emulator (discard storage)',
 };
 
 function range(s: Spread | undefined, digits = 1, scale = 1): string {
@@ -40,9 +39,8 @@ function range(s: Spread | undefined, digits = 1, scale = 1): string {
   return s.min === s.max ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 }
 
-function ratio(value: number | undefined): string {
-  return value === undefined ? '–' : `${value.toFixed(2)}×`;
-}
+const ratio = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(2)}×`);
+const bytes = (s: Spread | undefined) => (s === undefined ? '–' : binarySize(s.max));
 
 function caseCell(result: CaseResult): string {
   const flag = result.status === 'ok' ? '' : ` **${result.status}**`;
@@ -55,9 +53,44 @@ function table(header: string[], rows: string[][]): string {
   return lines.join('\n');
 }
 
-function throughputTable(results: CaseResult[]): string {
+function loopbackTable(results: CaseResult[]): string {
   return table(
-    ['case', 'MB/s median (min–max)', '× raw', 'CPU s/GB', '× raw', 'peak RSS MiB', '× raw', 'over idle MiB', 'emulator CPU s/GB', 'data requests'],
+    ['case', 'size', 'MB/s median (min–max)', '× raw', 'CPU s/GB', '× raw', 'peak RSS MiB', 'over raw MiB', 'server CPU s/GB', 'data requests'],
+    results.map((r) => [
+      caseCell(r),
+      binarySize(r.spec.size),
+      range(r.mbps),
+      ratio(r.vsBaseline?.mbps),
+      range(r.cpuSecondsPerGB, 2),
+      ratio(r.vsBaseline?.cpu),
+      range(r.peakRss, 1, 1024 * 1024),
+      mib(r.rssOverBaseline),
+      fixed(r.serverCpuSecondsPerGB?.median, 2),
+      fixed(r.dataRequests?.median, 0),
+    ]),
+  );
+}
+
+function memoryTable(results: CaseResult[]): string {
+  return table(
+    ['case', 'size', 'MB/s median (min–max)', 'CPU s/GB', 'peak RSS MiB (min–max)', 'over raw MiB', 'over idle MiB', 'peak buffered', 'peak spilled'],
+    results.map((r) => [
+      caseCell(r),
+      binarySize(r.spec.size),
+      range(r.mbps),
+      range(r.cpuSecondsPerGB, 2),
+      range(r.peakRss, 1, 1024 * 1024),
+      mib(r.rssOverBaseline),
+      mib(r.rssOverIdle),
+      bytes(r.peakBufferedBytes),
+      bytes(r.peakSpilledBytes),
+    ]),
+  );
+}
+
+function linkTable(results: CaseResult[]): string {
+  return table(
+    ['case', 'MB/s median (min–max)', '× raw', 'CPU s/GB', '× raw', 'peak RSS MiB', 'peak spilled', 'data requests', 'request sizes (median run)'],
     results.map((r) => [
       caseCell(r),
       range(r.mbps),
@@ -65,44 +98,28 @@ function throughputTable(results: CaseResult[]): string {
       range(r.cpuSecondsPerGB, 2),
       ratio(r.vsBaseline?.cpu),
       range(r.peakRss, 1, 1024 * 1024),
-      ratio(r.vsBaseline?.rss),
-      mib(r.rssOverIdle),
-      fixed(r.serverCpuSecondsPerGB?.median, 2),
+      r.spec.kind === 'stream' ? bytes(r.peakSpilledBytes) : '–',
       fixed(r.dataRequests?.median, 0),
+      describeRequests(medianRun(r)?.requestBytes),
     ]),
   );
 }
 
-function scalingTable(results: CaseResult[]): string {
+function faultTable(results: CaseResult[], byId: Map<string, CaseResult>): string {
   return table(
-    ['case', 'size', 'MB/s median (min–max)', 'CPU s/GB', 'peak RSS MiB (min–max)', 'over idle MiB', "stream's peak buffered"],
-    results.map((r) => [
-      caseCell(r),
-      binarySize(r.spec.size),
-      range(r.mbps),
-      range(r.cpuSecondsPerGB, 2),
-      range(r.peakRss, 1, 1024 * 1024),
-      mib(r.rssOverIdle),
-      r.peakBufferedBytes ? binarySize(r.peakBufferedBytes.max) : '–',
-    ]),
-  );
-}
-
-function recoveryTable(results: CaseResult[], byId: Map<string, CaseResult>, faultFreeOf: (r: CaseResult) => string): string {
-  return table(
-    ['case', 'MB/s median (min–max)', 'vs fault-free', 'faults', 'retries', 'data requests', 'bytes resent (median)', 'resent per fault'],
+    ['case', 'MB/s median (min–max)', '× fault-free', 'faults', 'retries', 'data requests', 're-sent (received − size)', 'received, not persisted', 'received again although held'],
     results.map((r) => {
-      const free = byId.get(faultFreeOf(r))?.mbps;
-      const faults = r.faults?.median;
+      const free = r.spec.faultFree === undefined ? undefined : byId.get(r.spec.faultFree)?.mbps;
       return [
         caseCell(r),
         range(r.mbps),
-        r.mbps && free ? `${((r.mbps.median / free.median) * 100).toFixed(1)} %` : '–',
-        fixed(faults, 0),
+        r.mbps && free ? ratio(r.mbps.median / free.median) : '–',
+        fixed(r.faults?.median, 0),
         fixed(r.retries?.median, 0),
         fixed(r.dataRequests?.median, 0),
-        r.bytesResent ? binarySize(r.bytesResent.median) : '–',
-        r.bytesResent && faults ? binarySize(r.bytesResent.median / faults) : '–',
+        bytes(r.bytesResent),
+        bytes(r.bytesUnpersisted),
+        bytes(r.bytesDuplicate),
       ];
     }),
   );
@@ -122,7 +139,35 @@ function filesTable(results: CaseResult[]): string {
   );
 }
 
-export function renderMarkdown(meta: RunMeta, results: CaseResult[], targets: TargetLine[], faultFreeOf: (r: CaseResult) => string): string {
+/** The headline table: every target's cases, each section with the reference its ratios are taken to. */
+export function summaryTable(results: CaseResult[]): string {
+  const byId = new Map(results.map((r) => [r.spec.id, r]));
+  const rows: string[][] = [];
+  const section = (title: string, ids: string[], versus: (r: CaseResult) => { mbps?: number; cpu?: number }) => {
+    const members = ids.map((id) => byId.get(id)).filter((r): r is CaseResult => r?.mbps !== undefined);
+    if (members.length === 0) return;
+    rows.push([`**${title}**`, '', '', '', '', '']);
+    for (const r of members) {
+      const vs = versus(r);
+      const label = r.spec.size === members[0]!.spec.size ? r.spec.label : `${r.spec.label}, ${binarySize(r.spec.size)}`;
+      rows.push([label, fixed(r.mbps?.median), ratio(vs.mbps), fixed(r.cpuSecondsPerGB?.median, 2), ratio(vs.cpu), mib(r.peakRss?.median)]);
+    }
+  };
+  const loopback = byId.get('raw');
+  const size = loopback ? binarySize(loopback.spec.size) : '';
+  section(`Loopback, ${size}, 64 KiB writes (× raw PUT)`, ['raw', 'stream', 'file', 'peer', 'chunker'], (r) => r.vsBaseline ?? {});
+  const link = byId.get('link-raw');
+  section(`RTT ${LINK.rttMs} ms, ${LINK.bitsPerSecond / 1e9} Gbit/s, ${link ? binarySize(link.spec.size) : ''} (× raw PUT over the link)`, ['link-raw', 'link-stream', 'link-file', 'link-peer'], (r) => r.vsBaseline ?? {});
+  section('A fault every 64 MiB, loopback (× fault-free stream)', ['fault-503', 'fault-reset'], (r) => {
+    const free = r.spec.faultFree === undefined ? undefined : byId.get(r.spec.faultFree);
+    return free?.mbps && free.cpuSecondsPerGB && r.mbps && r.cpuSecondsPerGB
+      ? { mbps: r.mbps.median / free.mbps.median, cpu: r.cpuSecondsPerGB.median / free.cpuSecondsPerGB.median }
+      : {};
+  });
+  return table(['', 'MB/s', '×', 'CPU s/GB', '×', 'peak RSS MiB'], rows);
+}
+
+export function renderMarkdown(meta: RunMeta, results: CaseResult[], targets: TargetLine[]): string {
   const byId = new Map(results.map((r) => [r.spec.id, r]));
   const out: string[] = [];
   out.push('# Benchmarks', '');
@@ -131,27 +176,32 @@ export function renderMarkdown(meta: RunMeta, results: CaseResult[], targets: Ta
       `${binarySize(meta.size)} per upload unless said, ${meta.reps} repetition(s), median quoted with (min–max); ${Math.round(meta.seconds)} s in all. ` +
       `Command: \`node build/benchmarks/run.js ${meta.argv.join(' ')}\`.`,
     '',
-    '- The emulator runs in its own process (storage `discard` unless said: sizes and running MD5/CRC32C only); every case runs in a fresh ' +
-      'client process. Source: a seeded 1 MiB pattern copied into fresh buffers of the write size, the same bytes for every case; the server\'s ' +
-      'final size and CRC32C are checked after every run.',
+    '- The upload cases go to the trivial server (`trivial-server.ts`, in its own process: it counts bytes, runs a CRC32C over what it ' +
+      'persists and answers like GCS and the temp-uploads endpoint), the link cases through the link proxy (`link-proxy.ts`, in a process ' +
+      'of its own), the many-files cases to the emulator. Every run of every case is a fresh client process. Source: a seeded 1 MiB pattern ' +
+      'copied into fresh 64 KiB buffers, the same bytes for every case; the server\'s final size and CRC32C are checked after every run.',
     '- MB/s = 10^6 bytes/s over the whole upload, creating the temp upload and starting the session included. CPU s/GB = user + system ' +
       'seconds of the client process per 10^9 bytes. Peak RSS = the client process\'s maxRSS over its whole life; "over idle" subtracts ' +
       `an idle client process that loaded the same modules and sent nothing (${meta.idleRss === undefined ? 'not measured' : `${mib(meta.idleRss)} MiB`}).`,
-    '- × raw: median over the median of the raw PUT with the same write size and storage, measured in the same run. The raw PUT is one undici ' +
-      '`request` `PUT` streaming the whole body to a resumable session with `Content-Range: bytes 0-*/*` (the emulator\'s single-request ' +
-      'mode, served by the same session handler as every chunk), no checksum.',
-    '- The peer uses its default CRC32C validation (a pure-JS CRC32C) unless the case says native.',
+    '- × raw: median over the median of the raw PUT over the same path in the same run: one undici `PUT` streaming the whole body to a ' +
+      'resumable session with `Content-Range: bytes 0-*/*`, no checksum.',
+    '',
+    '## Summary',
+    '',
+    summaryTable(results),
     '',
   );
-  const groups: CaseGroup[] = ['limit', 'stream', 'peer', 'chunker', 'scaling', 'recovery', 'files', 'disk'];
+  const groups: CaseGroup[] = ['loopback', 'memory', 'link', 'faults', 'files'];
   for (const group of groups) {
-    const members = results.filter((r) => r.spec.group === group);
-    if (members.length === 0) continue;
+    let members = results.filter((r) => r.spec.group === group);
+    if (group === 'memory') members = [...members, ...results.filter((r) => r.spec.id === 'stream')].sort((a, b) => a.spec.size - b.spec.size);
+    if (members.length === 0 || (group === 'memory' && members.length === 1)) continue;
     out.push(`## ${GROUP_TITLES[group]}`, '');
-    if (group === 'scaling') out.push(scalingTable(members));
-    else if (group === 'recovery') out.push(recoveryTable(members, byId, faultFreeOf));
+    if (group === 'memory') out.push(memoryTable(members));
+    else if (group === 'link') out.push(linkTable(members));
+    else if (group === 'faults') out.push(faultTable(members, byId));
     else if (group === 'files') out.push(filesTable(members));
-    else out.push(throughputTable(members));
+    else out.push(loopbackTable(members));
     const notes = members.filter((r) => r.spec.note || r.reason);
     if (notes.length > 0) {
       out.push('');

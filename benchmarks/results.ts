@@ -1,9 +1,8 @@
 /**
- * What one run of a case measured, how a run is checked against the emulator, and how repetitions are summarized.
+ * What one run of a case measured, how a run is checked against the server, and how repetitions are summarized.
  * Units: MB/s is 10^6 bytes per second; CPU seconds per GB are per 10^9 bytes; RSS is in bytes.
  * @module
  */
-import { baselineIdFor } from './cases.js';
 import { binarySize } from './format.js';
 import type { CaseSpec, ClientReport, ServerStats } from './protocol.js';
 
@@ -23,9 +22,16 @@ export interface RunRecord {
   statusRequests?: number;
   /** Data bytes the server read beyond the object's size. */
   bytesResent?: number;
+  /** Data bytes the server read and did not keep (past a fault's mark). */
+  bytesUnpersisted?: number;
+  /** Data bytes the server read although it held them already. */
+  bytesDuplicate?: number;
+  /** Body bytes of each data request. */
+  requestBytes?: number[];
   faults?: number;
   retries?: number;
   peakBufferedBytes?: number;
+  peakSpilledBytes?: number;
   filesPerSecond?: number;
 }
 
@@ -35,28 +41,37 @@ export interface Spread {
   max: number;
 }
 
-export interface CaseResult {
+const SPREAD_FIELDS = [
+  'mbps',
+  'cpuSecondsPerGB',
+  'peakRss',
+  'serverCpuSecondsPerGB',
+  'dataRequests',
+  'bytesResent',
+  'bytesUnpersisted',
+  'bytesDuplicate',
+  'faults',
+  'retries',
+  'peakBufferedBytes',
+  'peakSpilledBytes',
+  'filesPerSecond',
+] as const;
+
+export type SpreadField = (typeof SPREAD_FIELDS)[number];
+
+export type CaseResult = {
   spec: CaseSpec;
   status: 'ok' | 'partial' | 'failed' | 'skipped';
   /** Why it was skipped, or the first error. */
   reason?: string;
   runs: RunRecord[];
-  mbps?: Spread;
-  cpuSecondsPerGB?: Spread;
-  peakRss?: Spread;
-  serverCpuSecondsPerGB?: Spread;
-  dataRequests?: Spread;
-  bytesResent?: Spread;
-  faults?: Spread;
-  retries?: Spread;
-  peakBufferedBytes?: Spread;
-  filesPerSecond?: Spread;
-  baseline?: string;
-  /** Median over median of the baseline: > 1 is faster, more CPU, more memory. */
+  /** Median over the baseline's median: > 1 is faster, more CPU, more memory. */
   vsBaseline?: { mbps?: number; cpu?: number; rss?: number };
+  /** Median peak RSS minus the baseline's median peak RSS. */
+  rssOverBaseline?: number;
   /** Median peak RSS minus the idle process's. */
   rssOverIdle?: number;
-}
+} & Partial<Record<SpreadField, Spread>>;
 
 /** Checks what the server stored against what the case sent; returns the problem, if any. */
 export function verify(spec: CaseSpec, report: Extract<ClientReport, { ok: true }>, stats: ServerStats, expectedCrc: (offset: number, size: number) => string): string | undefined {
@@ -105,8 +120,9 @@ export function recordRun(spec: CaseSpec, rep: number, report: ClientReport, sta
     cpuSystemSeconds: report.cpuSystemSeconds,
     peakRss: report.peakRss,
   };
-  if (report.peakBufferedBytes !== undefined) record.peakBufferedBytes = report.peakBufferedBytes;
-  if (report.retries !== undefined) record.retries = report.retries;
+  for (const field of ['peakBufferedBytes', 'peakSpilledBytes', 'retries'] as const) {
+    if (report[field] !== undefined) record[field] = report[field];
+  }
   if (spec.files) record.filesPerSecond = spec.files.count / report.seconds;
   if (stats) {
     record.serverCpuSecondsPerGB = stats.cpuSeconds / gigabytes;
@@ -115,31 +131,21 @@ export function recordRun(spec: CaseSpec, rep: number, report: ClientReport, sta
       record.dataRequests = stats.dataRequests;
       record.statusRequests = stats.statusRequests;
       record.bytesResent = stats.dataBytesReceived - spec.size;
+      if (stats.dataBytesUnpersisted !== undefined) record.bytesUnpersisted = stats.dataBytesUnpersisted;
+      if (stats.dataBytesDuplicate !== undefined) record.bytesDuplicate = stats.dataBytesDuplicate;
+      if (stats.requestBytes !== undefined) record.requestBytes = stats.requestBytes;
     }
   }
   return record;
 }
 
-function spread(values: Array<number | undefined>): Spread | undefined {
+export function spread(values: Array<number | undefined>): Spread | undefined {
   const numbers = values.filter((v): v is number => v !== undefined && Number.isFinite(v)).sort((a, b) => a - b);
   if (numbers.length === 0) return undefined;
   const middle = numbers.length >> 1;
   const median = numbers.length % 2 === 1 ? numbers[middle]! : (numbers[middle - 1]! + numbers[middle]!) / 2;
   return { median, min: numbers[0]!, max: numbers[numbers.length - 1]! };
 }
-
-const SPREAD_FIELDS = [
-  'mbps',
-  'cpuSecondsPerGB',
-  'peakRss',
-  'serverCpuSecondsPerGB',
-  'dataRequests',
-  'bytesResent',
-  'faults',
-  'retries',
-  'peakBufferedBytes',
-  'filesPerSecond',
-] as const;
 
 /** Medians, minima and maxima over the successful runs, then the ratios to the baselines. */
 export function summarize(specs: CaseSpec[], runs: Map<string, RunRecord[]>, idleRss: number | undefined): CaseResult[] {
@@ -162,23 +168,40 @@ export function summarize(specs: CaseSpec[], runs: Map<string, RunRecord[]>, idl
     return result;
   });
   const byId = new Map(results.map((result) => [result.spec.id, result]));
+  const ratio = (a: Spread | undefined, b: Spread | undefined) => (a && b && b.median > 0 ? a.median / b.median : undefined);
   for (const result of results) {
-    const baselineId = baselineIdFor(result.spec);
-    const baseline = baselineId === undefined ? undefined : byId.get(baselineId);
-    if (baseline === undefined || baseline === result) continue;
-    result.baseline = baselineId;
-    const ratio = (a: Spread | undefined, b: Spread | undefined) => (a && b && b.median > 0 ? a.median / b.median : undefined);
-    result.vsBaseline = {
-      ...optional('mbps', ratio(result.mbps, baseline.mbps)),
-      ...optional('cpu', ratio(result.cpuSecondsPerGB, baseline.cpuSecondsPerGB)),
-      ...optional('rss', ratio(result.peakRss, baseline.peakRss)),
-    };
+    const baseline = result.spec.baseline === undefined ? undefined : byId.get(result.spec.baseline);
+    if (baseline === undefined) continue;
+    const vs: NonNullable<CaseResult['vsBaseline']> = {};
+    const mbps = ratio(result.mbps, baseline.mbps);
+    const cpu = ratio(result.cpuSecondsPerGB, baseline.cpuSecondsPerGB);
+    const rss = ratio(result.peakRss, baseline.peakRss);
+    if (mbps !== undefined) vs.mbps = mbps;
+    if (cpu !== undefined) vs.cpu = cpu;
+    if (rss !== undefined) vs.rss = rss;
+    result.vsBaseline = vs;
+    if (result.peakRss && baseline.peakRss) result.rssOverBaseline = result.peakRss.median - baseline.peakRss.median;
   }
   return results;
 }
 
-function optional<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+/** Request sizes in order, runs of equal sizes folded: `8 MiB, 16 MiB ×30, 4 MiB`. */
+export function describeRequests(sizes: number[] | undefined): string {
+  if (sizes === undefined || sizes.length === 0) return '–';
+  const parts: string[] = [];
+  for (let i = 0; i < sizes.length; ) {
+    let j = i;
+    while (j < sizes.length && sizes[j] === sizes[i]) j++;
+    parts.push(`${binarySize(sizes[i]!)}${j - i > 1 ? ` ×${j - i}` : ''}`);
+    i = j;
+  }
+  return parts.length > 8 ? `${parts.slice(0, 7).join(', ')}, … ${parts[parts.length - 1]}` : parts.join(', ');
+}
+
+/** The run whose throughput is the median's (the lower middle one for an even count), for per-run details. */
+export function medianRun(result: CaseResult): RunRecord | undefined {
+  const ok = result.runs.filter((run) => run.ok && run.mbps !== undefined).sort((a, b) => a.mbps! - b.mbps!);
+  return ok[(ok.length - 1) >> 1];
 }
 
 /** One line per finished run, for the console. */
@@ -191,6 +214,10 @@ export function describeRun(spec: CaseSpec, record: RunRecord): string {
     `server cpu ${record.serverCpuSecondsPerGB?.toFixed(2) ?? '–'} s/GB`,
   ];
   if (record.filesPerSecond !== undefined) parts.unshift(`${record.filesPerSecond.toFixed(0)} files/s`);
-  if (spec.faults) parts.push(`${record.faults} faults, ${record.retries} retries, ${binarySize(record.bytesResent ?? 0)} resent`);
+  if (record.dataRequests !== undefined && spec.kind !== 'raw') parts.push(`${record.dataRequests} requests`);
+  if (record.peakSpilledBytes) parts.push(`${binarySize(record.peakSpilledBytes)} spilled`);
+  if (spec.faults) {
+    parts.push(`${record.faults} faults, ${record.retries} retries, resent ${binarySize(record.bytesResent ?? 0)} of ${binarySize(record.bytesUnpersisted ?? 0)} not persisted`);
+  }
   return parts.join(', ');
 }

@@ -1,28 +1,31 @@
 /**
- * The benchmark runner: starts the emulator in its own process, runs every case in a fresh client process, in
+ * The benchmark runner: starts the trivial server, the link proxy in front of it and the emulator, each in a
+ * process of its own, writes the files the `uploadFile` cases send, runs every case in a fresh client process, in
  * rounds (repetition 1 of every case, then repetition 2, ...) so slow drifts of the machine spread evenly, then
- * writes benchmarks/results/latest.{json,md} and docs/benchmarks.svg and prints the targets.
+ * writes benchmarks/results/latest.{json,md} and docs/benchmarks.svg and prints the targets. A run that fails, or
+ * whose bytes on the server differ from the source, makes the runner exit with status 1.
  *
  * `node build/benchmarks/run.js --help` lists the options.
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, platform, release } from 'node:os';
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { parseArgs, USAGE, type BenchOptions } from './args.js';
-import { buildCases, faultFreeIdFor, faultRules, selectCases } from './cases.js';
+import { buildCases, LINK, selectCases } from './cases.js';
 import { renderChart } from './chart.js';
 import { binarySize, pad } from './format.js';
-import { runClient, ServerProcess } from './processes.js';
+import { LinkProcess, runClient, ServerProcess } from './processes.js';
 import type { CaseSpec, ClientJob } from './protocol.js';
 import { renderMarkdown, type RunMeta } from './report.js';
 import { describeRun, recordRun, summarize, verify, type RunRecord } from './results.js';
 import { expectedCrc32c, makePattern, slice } from './source.js';
 import { evaluateTargets, formatTargets } from './targets.js';
 
-const IDLE: CaseSpec = { id: 'idle', group: 'limit', label: 'idle client process', kind: 'idle', storage: 'discard', size: 1, writeSize: 1 };
+const IDLE: CaseSpec = { id: 'idle', group: 'loopback', label: 'idle client process', kind: 'idle', server: 'trivial', size: 1, writeSize: 1 };
 
 /** Generous: a case slower than 4 MB/s plus a minute has hung. */
 function timeoutFor(spec: CaseSpec): number {
@@ -47,35 +50,64 @@ function checksumOracle(pattern: Buffer): (offset: number, size: number) => stri
   };
 }
 
+/** Writes `size` bytes of the pattern to `path`: the same bytes the stream cases generate. */
+async function writePatternFile(path: string, pattern: Buffer, size: number): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    const block = Buffer.concat(Array.from({ length: 16 }, () => pattern));
+    for (let at = 0; at < size; at += block.length) {
+      await handle.write(block, 0, Math.min(block.length, size - at));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+interface Servers {
+  trivial: ServerProcess | undefined;
+  emulator: ServerProcess | undefined;
+  link: LinkProcess | undefined;
+}
+
 interface Context {
   options: BenchOptions;
-  discard: ServerProcess;
+  servers: Servers;
   nonce: string;
   profileDir: string;
+  /** The file of each size the `uploadFile` cases send. */
+  files: Map<number, string>;
   expectedCrc: (offset: number, size: number) => string;
 }
 
 async function runOne(ctx: Context, spec: CaseSpec, rep: number): Promise<RunRecord> {
-  const server = spec.storage === 'discard' ? ctx.discard : await ServerProcess.start('disk');
+  const server = spec.server === 'trivial' ? ctx.servers.trivial! : ctx.servers.emulator!;
+  await server.prepare(spec.faults);
+  const endpoint = spec.link ? ctx.servers.link!.endpointFor(server.endpoint) : server.endpoint;
+  const filePath = spec.kind === 'file' ? ctx.files.get(spec.size) : undefined;
+  const job: ClientJob = { spec, endpoint, nonce: `${ctx.nonce}-r${rep}`, ...(filePath ? { filePath } : {}) };
+  const execArgv = ctx.options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${spec.id}-rep${rep}.cpuprofile`] : [];
+  let report;
   try {
-    await server.prepare(faultRules(spec));
-    const job: ClientJob = { spec, endpoint: server.endpoint, nonce: `${ctx.nonce}-r${rep}` };
-    const execArgv = ctx.options.cpuProf
-      ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${spec.id}-rep${rep}.cpuprofile`]
-      : [];
-    let report;
-    try {
-      report = await runClient(job, { timeoutMs: timeoutFor(spec), execArgv });
-    } catch (error) {
-      return { rep, ok: false, error: (error as Error).message };
-    }
-    if (!report.ok) return recordRun(spec, rep, report, undefined, undefined);
-    const stats = await server.stats(spec.kind === 'files' ? 'new' : report.tempUploadIds);
-    return recordRun(spec, rep, report, stats, verify(spec, report, stats, ctx.expectedCrc));
-  } finally {
-    // A fresh disk emulator per run: closing it deletes the bytes, so the disk never fills up.
-    if (server !== ctx.discard) await server.close();
+    report = await runClient(job, { timeoutMs: timeoutFor(spec), execArgv });
+  } catch (error) {
+    return { rep, ok: false, error: (error as Error).message };
   }
+  if (!report.ok) return recordRun(spec, rep, report, undefined, undefined);
+  const stats = await server.stats(spec.kind === 'files' ? 'new' : report.tempUploadIds);
+  return recordRun(spec, rep, report, stats, verify(spec, report, stats, ctx.expectedCrc));
+}
+
+async function startServers(cases: CaseSpec[]): Promise<Servers> {
+  const trivial = await ServerProcess.start('trivial');
+  const emulator = cases.some((spec) => spec.server === 'emulator') ? await ServerProcess.start('discard') : undefined;
+  const link = cases.some((spec) => spec.link) ? await LinkProcess.start(trivial.port, LINK.rttMs, LINK.bitsPerSecond) : undefined;
+  return { trivial, emulator, link };
+}
+
+async function stopServers(servers: Servers): Promise<void> {
+  await servers.link?.close();
+  await servers.emulator?.close();
+  await servers.trivial?.close();
 }
 
 async function main(): Promise<void> {
@@ -87,7 +119,7 @@ async function main(): Promise<void> {
   const options = parsed;
   const cases = selectCases(buildCases(options), options.only);
   if (options.list) {
-    for (const spec of cases) console.log(`${pad(spec.id, 26)} ${pad(binarySize(spec.size), 10)} ${spec.label}`);
+    for (const spec of cases) console.log(`${pad(spec.id, 16)} ${pad(binarySize(spec.size), 10)} ${spec.label}`);
     return;
   }
   const startedAt = performance.now();
@@ -96,14 +128,28 @@ async function main(): Promise<void> {
   await mkdir(options.outDir, { recursive: true });
   if (options.cpuProf) await mkdir(profileDir, { recursive: true });
 
-  console.log(`${cases.length} cases × ${options.reps} repetition(s), ${binarySize(options.size)} per upload.`);
-  const discard = await ServerProcess.start('discard');
-  const ctx: Context = { options, discard, nonce: randomBytes(4).toString('hex'), profileDir, expectedCrc: checksumOracle(pattern) };
+  console.log(`${cases.length} cases × ${options.reps} repetition(s), ${binarySize(options.size)} per loopback upload.`);
+  const fileDir = await mkdtemp(join(tmpdir(), 'redivis-upload-bench-'));
+  // An interrupted run must not leave gigabytes behind.
+  const onSignal = () => {
+    rmSync(fileDir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const idleRuns: number[] = [];
   const runs = new Map<string, RunRecord[]>();
+  const servers = await startServers(cases);
   try {
+    const files = new Map<number, string>();
+    for (const size of new Set(cases.filter((spec) => spec.kind === 'file').map((spec) => spec.size))) {
+      const path = join(fileDir, `source-${size}.bin`);
+      await writePatternFile(path, pattern, size);
+      files.set(size, path);
+    }
+    const ctx: Context = { options, servers, nonce: randomBytes(4).toString('hex'), profileDir, files, expectedCrc: checksumOracle(pattern) };
     for (let rep = 1; rep <= options.reps; rep++) {
-      const idle = await runClient({ spec: IDLE, endpoint: discard.endpoint, nonce: ctx.nonce }, { timeoutMs: 60_000, execArgv: [] });
+      const idle = await runClient({ spec: IDLE, endpoint: servers.trivial!.endpoint, nonce: ctx.nonce }, { timeoutMs: 60_000, execArgv: [] });
       idleRuns.push(idle.peakRss);
     }
     console.log(`idle client process: peak RSS ${idleRuns.map(binarySize).join(', ')}`);
@@ -114,11 +160,14 @@ async function main(): Promise<void> {
         const record = await runOne(ctx, spec, rep);
         if (record.skipped) skipped.add(spec.id);
         runs.set(spec.id, [...(runs.get(spec.id) ?? []), record]);
-        console.log(`[${rep}/${options.reps}] ${pad(spec.id, 26)} ${describeRun(spec, record)}`);
+        console.log(`[${rep}/${options.reps}] ${pad(spec.id, 16)} ${describeRun(spec, record)}`);
       }
     }
   } finally {
-    await discard.close();
+    await stopServers(servers);
+    await rm(fileDir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 
   const idleSorted = [...idleRuns].sort((a, b) => a - b);
@@ -140,7 +189,7 @@ async function main(): Promise<void> {
     idleRuns,
     seconds: (performance.now() - startedAt) / 1000,
   };
-  const markdown = renderMarkdown(meta, results, targets, (r) => faultFreeIdFor(r.spec));
+  const markdown = renderMarkdown(meta, results, targets);
   await writeFile(join(options.outDir, 'latest.json'), `${JSON.stringify({ meta, results, targets }, null, 2)}\n`);
   await writeFile(join(options.outDir, 'latest.md'), markdown);
   if (options.chartPath !== undefined) {
@@ -150,6 +199,11 @@ async function main(): Promise<void> {
   console.log(`\n${markdown}`);
   console.log(`Wrote ${join(options.outDir, 'latest.json')}, latest.md${options.chartPath ? ` and ${options.chartPath}` : ''}.`);
   console.log(`\nTargets:\n${formatTargets(targets)}`);
+  const failed = [...runs.values()].flat().filter((run) => !run.ok && !run.skipped);
+  if (failed.length > 0) {
+    console.error(`\n${failed.length} run(s) failed: ${failed[0]!.error}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,13 +1,13 @@
 /**
  * The emulator, in a process of its own so its CPU and memory never count against a client. Started by the runner
- * with `fork(server.js, ['discard' | 'disk'])`; answers `prepare` (clear the log, queue faults), `stats` (what it
- * saw of some uploads) and `close` over IPC.
+ * with `fork(server.js, ['discard' | 'disk'])`; answers `prepare` (clear the log), `stats` (what it saw of some
+ * uploads) and `close` over IPC.
  * @module
  */
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import type { ServerMessage, ServerRequest, ServerStats, Storage } from './protocol.js';
+import type { ServerMessage, ServerRequest, ServerStats } from './protocol.js';
 
-const storage: Storage = process.argv[2] === 'disk' ? 'disk' : 'discard';
+const storage = process.argv[2] === 'disk' ? 'disk' : 'discard';
 
 function send(message: ServerMessage): void {
   process.send!(message);
@@ -60,7 +60,6 @@ async function main(): Promise<void> {
         case 'prepare':
           emulator.clearFaults();
           emulator.clearRequestLog();
-          for (const rule of request.faults) emulator.injectFault(rule);
           known = new Set(emulator.listTempUploads().map((info) => info.id));
           cpuAtPrepare = cpuSeconds();
           send({ type: 'reply', id: request.id });
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => {
     if (!closing) void emulator.close().finally(() => process.exit(0));
   });
-  send({ type: 'ready', storage, endpoint: { apiEndpoint: emulator.apiEndpoint, origin: emulator.origin, token: emulator.token } });
+  send({ type: 'ready', endpoint: { apiEndpoint: emulator.apiEndpoint, origin: emulator.origin, token: emulator.token } });
 }
 
 main().catch((error: unknown) => {

@@ -1,13 +1,11 @@
 /**
  * The performance targets, evaluated on a run's summaries. A report, not an assertion: a missed target is printed
- * as MISS and the run still succeeds. INFO lines are comparisons without a target.
+ * as MISS and the run still succeeds. INFO lines are comparisons without a target; N/A means a case is missing.
  * @module
  */
-import { CHUNK_SIZES, faultFreeIdFor, WRITE_SIZES } from './cases.js';
-import { binarySize, shortSize } from './format.js';
+import { binarySize } from './format.js';
 import { MiB } from './protocol.js';
-import type { CaseResult } from './results.js';
-import { DEFAULT_CHUNK_SIZE } from '../src/upload/stream-options.js';
+import { describeRequests, medianRun, type CaseResult } from './results.js';
 
 export interface TargetLine {
   verdict: 'PASS' | 'MISS' | 'INFO' | 'N/A';
@@ -15,118 +13,114 @@ export interface TargetLine {
   detail: string;
 }
 
-/** Peak RSS over the idle process must stay within this plus two chunks. */
-const RSS_ALLOWANCE = 64 * MiB;
-/** The scaling series counts as flat when its peak RSS varies by no more than this. */
-const FLAT_TOLERANCE = 32 * MiB;
+/** Peak RSS of the stream may exceed the raw PUT's by this much. */
+export const RSS_ALLOWANCE = 80 * MiB;
+/** The memory series counts as flat when its median peak RSS varies by no more than this. */
+export const FLAT_TOLERANCE = 16 * MiB;
 
-const pct = (ratio: number) => `${(ratio * 100).toFixed(1)} %`;
+const x = (ratio: number) => `${ratio.toFixed(2)}×`;
+const mb = (result: CaseResult) => `${result.mbps!.median.toFixed(1)} MB/s`;
+const cpu = (result: CaseResult) => `${result.cpuSecondsPerGB!.median.toFixed(2)} s/GB`;
+const rss = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
 export function evaluateTargets(results: CaseResult[]): TargetLine[] {
   const byId = new Map(results.map((result) => [result.spec.id, result]));
   const lines: TargetLine[] = [];
   const get = (id: string) => {
     const result = byId.get(id);
-    return result && result.mbps ? result : undefined;
+    return result?.mbps ? result : undefined;
   };
-  const line = (pass: boolean | undefined, target: string, detail: string) => {
+  const judge = (pass: boolean | undefined, target: string, detail: string) =>
     lines.push({ verdict: pass === undefined ? 'N/A' : pass ? 'PASS' : 'MISS', target, detail });
-  };
   const info = (target: string, detail: string) => lines.push({ verdict: 'INFO', target, detail });
-  const d = shortSize(DEFAULT_CHUNK_SIZE);
+  const missing = (...ids: string[]) => `missing data (${ids.filter((id) => !get(id)).join(', ')})`;
 
-  for (const prefix of ['', 'disk-']) {
-    for (const writeSize of WRITE_SIZES) {
-      const w = shortSize(writeSize);
-      const where = `${binarySize(writeSize)} writes${prefix ? ', disk storage' : ''}`;
-      const stream = get(`${prefix}stream-c${d}-w${w}`);
-      const raw = get(`${prefix}raw-w${w}`);
-      if (!stream && !raw) continue;
-      const ratio = stream && raw ? stream.mbps!.median / raw.mbps!.median : undefined;
-      line(ratio === undefined ? undefined : ratio >= 0.9, `default settings ≥ 90 % of raw-PUT throughput (${where})`,
-        ratio === undefined ? 'missing data' : `${pct(ratio)} (${stream!.mbps!.median.toFixed(1)} vs ${raw!.mbps!.median.toFixed(1)} MB/s)`);
-      const cpu = stream && raw ? stream.cpuSecondsPerGB!.median / raw.cpuSecondsPerGB!.median : undefined;
-      line(cpu === undefined ? undefined : cpu <= 1.2, `CPU per GB ≤ 1.2 × raw PUT (${where})`,
-        cpu === undefined ? 'missing data' : `${cpu.toFixed(2)} × (${stream!.cpuSecondsPerGB!.median.toFixed(2)} vs ${raw!.cpuSecondsPerGB!.median.toFixed(2)} s/GB)`);
-    }
+  /** A throughput ratio to the baseline, judged when `atLeast` is given. */
+  const throughput = (id: string, baselineId: string, what: string, atLeast?: number) => {
+    // A case not selected (--only) has no line; one selected but without data is N/A.
+    if (!byId.has(id)) return;
+    const result = get(id);
+    const baseline = get(baselineId);
+    const target = atLeast === undefined ? `${what} vs ${baselineId}` : `${what} ≥ ${atLeast.toFixed(2)}× ${baselineId} throughput`;
+    if (!result || !baseline) return atLeast === undefined ? undefined : judge(undefined, target, missing(id, baselineId));
+    const ratio = result.mbps!.median / baseline.mbps!.median;
+    const detail = `${x(ratio)} (${mb(result)} vs ${mb(baseline)}); CPU ${x(result.cpuSecondsPerGB!.median / baseline.cpuSecondsPerGB!.median)} (${cpu(result)} vs ${cpu(baseline)})`;
+    if (atLeast === undefined) info(target, detail);
+    else judge(ratio >= atLeast, target, detail);
+  };
+
+  // 1. Loopback.
+  throughput('stream', 'raw', 'loopback: stream', 0.9);
+  const stream = get('stream');
+  const raw = get('raw');
+  if (byId.has('stream')) {
+    const ratio = stream && raw ? stream.cpuSecondsPerGB!.median / raw.cpuSecondsPerGB!.median : undefined;
+    judge(ratio === undefined ? undefined : ratio <= 1.45, 'loopback: stream client CPU ≤ 1.45× raw',
+      ratio === undefined ? missing('stream', 'raw') : `${x(ratio)} (${cpu(stream!)} vs ${cpu(raw!)})`);
+  }
+  throughput('file', 'raw', 'loopback: uploadFile');
+  throughput('peer', 'raw', 'loopback: @google-cloud/storage');
+  throughput('chunker', 'raw', 'loopback: stream-chunker + stream');
+
+  // 2. Memory.
+  const series = results
+    .filter((result) => (result.spec.group === 'memory' || result.spec.id === 'stream') && result.peakRss)
+    .sort((a, b) => a.spec.size - b.spec.size);
+  const rawRss = byId.get('raw')?.peakRss?.median;
+  for (const result of series) {
+    const peak = result.peakRss!.median;
+    judge(rawRss === undefined ? undefined : peak <= rawRss + RSS_ALLOWANCE, `memory: peak RSS ≤ raw PUT's + ${rss(RSS_ALLOWANCE)} (stream, ${binarySize(result.spec.size)})`,
+      rawRss === undefined
+        ? missing('raw')
+        : `${peak >= rawRss ? '+' : '−'}${rss(Math.abs(peak - rawRss))} (${rss(peak)} vs ${rss(rawRss)}); stream's peaks: ${binarySize(result.peakBufferedBytes?.max ?? 0)} buffered, ${binarySize(result.peakSpilledBytes?.max ?? 0)} spilled`);
+  }
+  if (series.length >= 2) {
+    const peaks = series.map((result) => result.peakRss!.median);
+    const spreadBytes = Math.max(...peaks) - Math.min(...peaks);
+    judge(spreadBytes <= FLAT_TOLERANCE, `memory: peak RSS flat from ${binarySize(series[0]!.spec.size)} to ${binarySize(series[series.length - 1]!.spec.size)} (spread ≤ ${rss(FLAT_TOLERANCE)})`,
+      `spread ${rss(spreadBytes)}: ${series.map((result) => `${binarySize(result.spec.size)} ${rss(result.peakRss!.median)}`).join(', ')}`);
+  }
+  const loopbackStreams = results.filter((result) => result.spec.kind === 'stream' && !result.spec.link && result.peakSpilledBytes);
+  if (loopbackStreams.length > 0) {
+    const worst = loopbackStreams.reduce((a, b) => (b.peakSpilledBytes!.max > a.peakSpilledBytes!.max ? b : a));
+    judge(worst.peakSpilledBytes!.max === 0, 'memory: nothing spilled to disk on loopback (every stream case)',
+      worst.peakSpilledBytes!.max === 0 ? `0 bytes in ${loopbackStreams.length} cases` : `${binarySize(worst.peakSpilledBytes!.max)} in ${worst.spec.id}`);
   }
 
-  for (const writeSize of WRITE_SIZES) {
-    const w = shortSize(writeSize);
-    for (const chunkSize of CHUNK_SIZES) {
-      const c = shortSize(chunkSize);
-      const stream = get(`stream-c${c}-w${w}`);
-      const peer = get(`peer-c${c}-w${w}`);
-      if (!stream && !peer) continue;
-      const ratio = stream && peer ? stream.mbps!.median / peer.mbps!.median : undefined;
-      line(ratio === undefined ? undefined : ratio >= 1.2, `≥ 1.2 × the peer's throughput (${binarySize(chunkSize)} chunks, ${binarySize(writeSize)} writes)`,
-        ratio === undefined ? 'missing data' : `${ratio.toFixed(2)} × (${stream!.mbps!.median.toFixed(1)} vs ${peer!.mbps!.median.toFixed(1)} MB/s)`);
-    }
-    const stream = get(`stream-c${d}-w${w}`);
-    for (const [peerId, what] of [
-      [`peer-native-c${d}-w${w}`, `the peer with native CRC32C, ${binarySize(DEFAULT_CHUNK_SIZE)} chunks`],
-      [`peer-single-w${w}`, `the peer in single-request mode`],
-    ] as const) {
-      const peer = get(peerId);
-      if (stream && peer) {
-        info(`stream defaults vs ${what} (${binarySize(writeSize)} writes)`,
-          `${(stream.mbps!.median / peer.mbps!.median).toFixed(2)} × (${stream.mbps!.median.toFixed(1)} vs ${peer.mbps!.median.toFixed(1)} MB/s)`);
-      }
-    }
+  // 3. The modelled link.
+  throughput('link-stream', 'link-raw', 'link: stream', 0.9);
+  throughput('link-file', 'link-raw', 'link: uploadFile', 0.95);
+  throughput('link-peer', 'link-raw', 'link: @google-cloud/storage');
+  for (const id of ['link-stream', 'link-file']) {
+    const result = get(id);
+    if (!result) continue;
+    const run = medianRun(result);
+    const spilled = result.spec.kind === 'stream' ? `peak spilled ${binarySize(result.peakSpilledBytes?.max ?? 0)}, peak buffered ${binarySize(result.peakBufferedBytes?.max ?? 0)}; ` : '';
+    info(`link: requests of ${id}`, `${spilled}${run?.dataRequests ?? '?'} data requests: ${describeRequests(run?.requestBytes)}`);
   }
 
-  for (const result of results) {
-    const { spec } = result;
-    if (spec.kind !== 'stream' || spec.storage !== 'discard' || spec.faults || result.rssOverIdle === undefined) continue;
-    const chunkSize = spec.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    const limit = 2 * chunkSize + RSS_ALLOWANCE;
-    line(result.rssOverIdle <= limit, `peak RSS ≤ 2 chunks + 64 MiB over idle (${spec.id})`,
-      `${binarySize(Math.max(0, result.rssOverIdle))} over idle, limit ${binarySize(limit)}`);
-  }
-
-  for (const writeSize of WRITE_SIZES) {
-    const stream = byId.get(`stream-c${d}-w${shortSize(writeSize)}`);
-    const raw = byId.get(`raw-w${shortSize(writeSize)}`);
-    if (stream?.peakRss && raw?.peakRss) {
-      info(`peak RSS of the stream defaults over the raw PUT's (${binarySize(writeSize)} writes)`,
-        `${binarySize(stream.peakRss.median - raw.peakRss.median)} (${binarySize(stream.peakRss.median)} vs ${binarySize(raw.peakRss.median)}): ` +
-          'the raw PUT holds nothing, so this is what the stream itself adds to the source\'s garbage');
+  // 4. Faults.
+  for (const result of results.filter((r) => r.spec.faults)) {
+    const { id } = result.spec;
+    const freeId = result.spec.faultFree!;
+    const free = get(freeId);
+    const target = `faults: ${id} ≥ 0.80× ${freeId} throughput`;
+    if (!result.mbps || !free) judge(undefined, target, result.reason ?? missing(id, freeId));
+    else {
+      const ratio = result.mbps.median / free.mbps!.median;
+      judge(ratio >= 0.8, target, `${x(ratio)} (${mb(result)} vs ${mb(free)}, ${result.faults?.median ?? 0} faults, ${result.retries?.median ?? 0} retries)`);
     }
+    const faulted = result.runs.filter((run) => run.ok && run.bytesResent !== undefined && run.bytesUnpersisted !== undefined);
+    if (faulted.length === 0) continue;
+    const worst = faulted.reduce((a, b) => (b.bytesResent! - b.bytesUnpersisted! > a.bytesResent! - a.bytesUnpersisted! ? b : a));
+    judge(faulted.every((run) => run.bytesResent! <= run.bytesUnpersisted!), `faults: ${id} re-sends only what the server did not persist`,
+      `worst run: re-sent ${binarySize(worst.bytesResent!)} (received − size), received but not persisted ${binarySize(worst.bytesUnpersisted!)}, ` +
+        `received again although held ${binarySize(worst.bytesDuplicate ?? 0)}, ${worst.faults} faults`);
   }
 
-  const scaling = results.filter((result) => result.spec.group === 'scaling' && result.peakRss);
-  if (scaling.length >= 2) {
-    const values = scaling.map((result) => result.peakRss!.median);
-    const spreadBytes = Math.max(...values) - Math.min(...values);
-    line(spreadBytes <= FLAT_TOLERANCE, `peak RSS flat from ${binarySize(scaling[0]!.spec.size)} to ${binarySize(scaling[scaling.length - 1]!.spec.size)} (within ${binarySize(FLAT_TOLERANCE)})`,
-      scaling.map((result) => `${binarySize(result.spec.size)}: ${binarySize(result.peakRss!.median)}`).join(', '));
-  }
-
-  for (const result of results) {
-    if (!result.spec.faults) continue;
-    const faultFree = get(faultFreeIdFor(result.spec));
-    // With the default backoff the slowdown is the policy's waiting, not the protocol's cost: reported, not judged.
-    const judged = result.spec.faults.backoff === 'fast';
-    const report = (pass: boolean | undefined, target: string, detail: string) => (judged ? line(pass, target, detail) : info(target, detail));
-    const label = `${result.spec.id}${judged ? '' : ', default backoff'}`;
-    const every = binarySize(result.spec.faults.everyBytes);
-    if (!result.mbps) {
-      report(undefined, `with a fault every ${every}, ≥ 80 % of fault-free throughput (${label})`, result.reason ?? 'missing data');
-      continue;
-    }
-    const ratio = faultFree ? result.mbps.median / faultFree.mbps!.median : undefined;
-    report(ratio === undefined ? undefined : ratio >= 0.8, `with a fault every ${every}, ≥ 80 % of fault-free throughput (${label})`,
-      ratio === undefined ? 'no fault-free run' : `${pct(ratio)} (${result.mbps.median.toFixed(1)} vs ${faultFree!.mbps!.median.toFixed(1)} MB/s, ${result.faults?.median ?? 0} faults)`);
-    const chunkSize = result.spec.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    const perRun = result.runs
-      .filter((run) => run.ok && run.faults !== undefined && run.faults > 0 && run.bytesResent !== undefined)
-      .map((run) => ({ perFault: run.bytesResent! / run.faults!, resent: run.bytesResent!, faults: run.faults! }))
-      .sort((a, b) => b.perFault - a.perFault);
-    const worst = perRun[0];
-    report(worst === undefined ? undefined : worst.perFault <= chunkSize, `bytes resent ≤ the chunk in flight per fault (${label})`,
-      worst === undefined
-        ? 'no faults applied'
-        : `worst run ${binarySize(worst.perFault)} per fault (${binarySize(worst.resent)} over ${worst.faults} faults), chunk ${binarySize(chunkSize)}`);
+  // 5. Many files.
+  for (const result of results.filter((r) => r.spec.kind === 'files')) {
+    info(`files: ${result.spec.id}`, result.filesPerSecond ? `${result.filesPerSecond.median.toFixed(0)} files/s (${result.filesPerSecond.min.toFixed(0)}–${result.filesPerSecond.max.toFixed(0)})` : (result.reason ?? 'missing data'));
   }
   return lines;
 }

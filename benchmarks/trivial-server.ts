@@ -4,8 +4,11 @@
  * and runs a CRC32C over them (a few tenths of a second per GB, on the other core), so every run is still proven
  * byte-exact; it stores nothing.
  *
- * Faults for the recovery cases: every `faultEvery` bytes of fresh data, the data request that reaches the mark
- * persists up to it (a 256 KiB boundary, as GCS keeps), then answers 503 and closes, or is reset.
+ * Faults for the recovery cases: marks every `everyBytes` of the object (the first at `everyBytes + phaseBytes`);
+ * the data request that reaches a mark persists up to it (a 256 KiB boundary, as GCS keeps), then answers 503 and
+ * closes, or is reset. Every byte read is counted once as persisted, as not persisted (past a mark, or past the
+ * last whole 256 KiB of a chunk) or as a duplicate (held already), so a client's resends can be told apart from
+ * what it had to send again.
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,8 +19,10 @@ const Q = 262_144;
 
 export interface TrivialFaults {
   kind: 'status' | 'reset';
-  /** A fault each time this many bytes of fresh data have been persisted. */
+  /** A fault each time this many more bytes have been persisted. */
   everyBytes: number;
+  /** The first mark lies this far past `everyBytes`. @default 0 */
+  phaseBytes?: number;
 }
 
 interface Session {
@@ -35,6 +40,12 @@ export interface TrivialStats {
   dataRequests: number;
   statusRequests: number;
   dataBytesReceived: number;
+  /** Bytes read and dropped: past a fault's mark, past the last whole 256 KiB of a non-final chunk, into a gap. */
+  dataBytesUnpersisted: number;
+  /** Bytes read that were persisted already (or sent after completion). */
+  dataBytesDuplicate: number;
+  /** Body bytes read by each data request, in order. */
+  requestBytes: number[];
   faultsApplied: number;
 }
 
@@ -55,6 +66,9 @@ export class TrivialServer {
   dataRequests = 0;
   statusRequests = 0;
   dataBytesReceived = 0;
+  dataBytesUnpersisted = 0;
+  dataBytesDuplicate = 0;
+  requestBytes: number[] = [];
   faultsApplied = 0;
   readonly token = 'trivial-token';
 
@@ -87,6 +101,9 @@ export class TrivialServer {
     this.dataRequests = 0;
     this.statusRequests = 0;
     this.dataBytesReceived = 0;
+    this.dataBytesUnpersisted = 0;
+    this.dataBytesDuplicate = 0;
+    this.requestBytes = [];
     this.faultsApplied = 0;
   }
 
@@ -102,6 +119,9 @@ export class TrivialServer {
       dataRequests: this.dataRequests,
       statusRequests: this.statusRequests,
       dataBytesReceived: this.dataBytesReceived,
+      dataBytesUnpersisted: this.dataBytesUnpersisted,
+      dataBytesDuplicate: this.dataBytesDuplicate,
+      requestBytes: [...this.requestBytes],
       faultsApplied: this.faultsApplied,
     };
   }
@@ -134,7 +154,7 @@ export class TrivialServer {
     const body = JSON.parse((await readAll(req)).toString('utf8')) as { tempUploads: Array<{ name: string; size: number; resumable?: boolean }> };
     const results = body.tempUploads.map(({ name, size, resumable }) => {
       const id = String(this.nextId++);
-      this.sessions.set(id, { id, name, persisted: 0, crc: 0, final: undefined, nextFaultAt: this.faults?.everyBytes ?? Infinity });
+      this.sessions.set(id, { id, name, persisted: 0, crc: 0, final: undefined, nextFaultAt: this.faults ? this.faults.everyBytes + (this.faults.phaseBytes ?? 0) : Infinity });
       return { kind: 'tempUpload', id, name, size: String(size), resumable: resumable === true, url: `http://${host}/temp/${id}` };
     });
     const text = JSON.stringify({ kind: 'tempUploadList', results });
@@ -160,11 +180,11 @@ export class TrivialServer {
     const open = range[2] === '*';
     const last = open ? Infinity : Number(range[2]);
     if (session.final !== undefined) {
-      await drain(req);
+      this.dataBytesDuplicate += await this.countDrained(req);
       return this.answer(res, session);
     }
     if (first > session.persisted) {
-      await drain(req);
+      this.dataBytesUnpersisted += await this.countDrained(req);
       return reply(res, 503, {}, 'offset beyond the persisted size');
     }
     let offset = first;
@@ -174,14 +194,19 @@ export class TrivialServer {
     const faultAt = this.faults ? session.nextFaultAt : Infinity;
     const outcome = await new Promise<'end' | 'fault' | 'error'>((resolve) => {
       req.on('data', (piece: Buffer) => {
+        const end = offset + piece.length;
+        const held = session.persisted;
+        const from = Math.max(offset, held);
+        const to = Math.min(end, keepUpTo, faultAt);
+        const kept = Math.max(0, to - from);
         this.dataBytesReceived += piece.length;
-        const from = Math.max(offset, session.persisted);
-        const to = Math.min(offset + piece.length, keepUpTo, faultAt);
-        if (to > from) {
+        this.dataBytesDuplicate += Math.max(0, Math.min(end, held) - offset);
+        this.dataBytesUnpersisted += Math.max(0, end - from) - kept;
+        if (kept > 0) {
           if (this.checksum) session.crc = crc32c(piece.subarray(from - offset, to - offset), session.crc);
           session.persisted = to;
         }
-        offset += piece.length;
+        offset = end;
         if (session.persisted >= faultAt) {
           req.pause();
           req.removeAllListeners('data');
@@ -191,10 +216,20 @@ export class TrivialServer {
       req.once('end', () => resolve('end'));
       req.once('error', () => resolve('error'));
     });
+    this.requestBytes.push(offset - first);
     if (outcome === 'fault') return this.fault(req, res, session);
     if (outcome === 'error') return;
     if (final && session.persisted === offset) this.finish(session);
     return this.answer(res, session);
+  }
+
+  /** Reads a body the server will not keep; its length. */
+  private async countDrained(req: IncomingMessage): Promise<number> {
+    let bytes = 0;
+    for await (const piece of req as AsyncIterable<Buffer>) bytes += piece.length;
+    this.dataBytesReceived += bytes;
+    this.requestBytes.push(bytes);
+    return bytes;
   }
 
   private fault(req: IncomingMessage, res: ServerResponse, session: Session): void {
