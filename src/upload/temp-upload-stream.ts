@@ -211,12 +211,21 @@ export class TempUploadStream extends Writable {
 
   private afterAccept(callback: Callback): void {
     this.start();
-    if (this.buffer.full) this.heldWrite = callback;
+    if (this.mustWait()) this.heldWrite = callback;
     else callback();
   }
 
+  /**
+   * Whether writes wait for room. Never once the declared size has arrived: the request that reaches it waits for
+   * the end of the source, which Node signals only after the last write's callback.
+   */
+  private mustWait(): boolean {
+    const { size } = this.options;
+    return this.buffer.full && !(size !== undefined && this.buffer.available >= size);
+  }
+
   private releaseWrite(): void {
-    if (this.heldWrite !== undefined && !this.buffer.full) {
+    if (this.heldWrite !== undefined && !this.mustWait()) {
       const callback = this.heldWrite;
       this.heldWrite = undefined;
       callback();
