@@ -18,9 +18,16 @@ export {
   type TempUploadResult,
   type UploadProgress,
   type UploadRetry,
+  type TempUploadStreamEvents,
+  type TempUploadStreamEventName,
+  type TempUploadStreamListener,
 } from './upload/temp-upload-stream.js';
 export {
   DEFAULT_CHUNK_SIZE,
+  DEFAULT_MEMORY_LIMIT,
+  DEFAULT_SPILL_BYTES,
+  DEFAULT_STALL_TIMEOUT_MS,
+  type SpillOptions,
   type TempUploadStreamOptions,
   type TempUploadStreamCommonOptions,
   type TempUploadUrlTarget,
@@ -31,6 +38,7 @@ export { type ChecksumOptions } from './upload/checksums.js';
 export {
   uploadFile,
   DEFAULT_RESUMABLE_THRESHOLD,
+  DEFAULT_FILE_CHUNK_SIZE,
   type UploadFileOptions,
   type UploadFileProgress,
   type UploadedTempUpload,
