@@ -2,6 +2,7 @@
  * redivis-upload: streaming, resumable uploads into Redivis temp uploads.
  * @module
  */
+import './util/node-guard.js';
 export * from './errors.js';
 export * from './client/index.js';
 export {
