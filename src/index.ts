@@ -2,6 +2,7 @@
  * redivis-upload: streaming, resumable uploads into Redivis temp uploads.
  * @module
  */
+import './util/node-guard.js';
 export * from './errors.js';
 export * from './client/index.js';
 export {
@@ -18,9 +19,16 @@ export {
   type TempUploadResult,
   type UploadProgress,
   type UploadRetry,
+  type TempUploadStreamEvents,
+  type TempUploadStreamEventName,
+  type TempUploadStreamListener,
 } from './upload/temp-upload-stream.js';
 export {
   DEFAULT_CHUNK_SIZE,
+  DEFAULT_MEMORY_LIMIT,
+  DEFAULT_SPILL_BYTES,
+  DEFAULT_STALL_TIMEOUT_MS,
+  type SpillOptions,
   type TempUploadStreamOptions,
   type TempUploadStreamCommonOptions,
   type TempUploadUrlTarget,
@@ -31,6 +39,7 @@ export { type ChecksumOptions } from './upload/checksums.js';
 export {
   uploadFile,
   DEFAULT_RESUMABLE_THRESHOLD,
+  DEFAULT_FILE_CHUNK_SIZE,
   type UploadFileOptions,
   type UploadFileProgress,
   type UploadedTempUpload,

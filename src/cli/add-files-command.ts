@@ -87,7 +87,7 @@ export async function addFilesCommand(args: string[], ctx: CommandContext): Prom
           display.update({
             bytesConfirmed: progress.bytesConfirmed,
             totalBytes: progress.bytesTotal,
-            files: { done: progress.filesDone, failed: progress.filesFailed, total: progress.filesTotal },
+            files: { done: progress.filesDone, uploaded: progress.filesUploaded, failed: progress.filesFailed, total: progress.filesTotal },
           }),
       });
     } finally {

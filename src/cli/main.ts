@@ -4,7 +4,7 @@
  * supported; everything else is imported afterwards.
  * @module
  */
-import { unsupportedNodeMessage } from './node-version.js';
+import { unsupportedNodeMessage } from '../util/node-version.js';
 
 const unsupported = unsupportedNodeMessage(process.versions.node);
 if (unsupported !== undefined) {

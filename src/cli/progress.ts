@@ -17,8 +17,8 @@ export interface ProgressState {
   retries: number;
   /** What is happening, e.g. `uploading` or `processing`. */
   phase: string;
-  /** For several files: how many are done, failed, and in all. */
-  files?: { done: number; failed: number; total: number };
+  /** For several files: how many are done (registered), uploaded (bytes stored), failed, and in all. */
+  files?: { done: number; uploaded?: number; failed: number; total: number };
 }
 
 /** Window over which the displayed rate is measured, in milliseconds. */
@@ -65,10 +65,14 @@ export function progressLine(state: ProgressState, bytesPerSecond: number, elaps
   const { bytesConfirmed, totalBytes, files } = state;
   const parts: string[] = [];
   const known = totalBytes !== undefined && totalBytes > 0;
-  const fraction = files && files.total > 0 && !known ? (files.done + files.failed) / files.total : known ? bytesConfirmed / totalBytes : undefined;
+  const finished = files ? Math.max(files.done, files.uploaded ?? 0) + files.failed : 0;
+  const fraction = files && files.total > 0 && !known ? finished / files.total : known ? bytesConfirmed / totalBytes : undefined;
   parts.push(fraction === undefined ? state.phase : `${state.phase} ${bar(fraction)} ${Math.floor(fraction * 100)}%`);
-  // Files count once registered in the table, which happens batch by batch: the bytes show the progress between.
-  if (files) parts.push(`${files.done}/${files.total} files added${files.failed > 0 ? `, ${files.failed} failed` : ''}`);
+  // A file counts as uploaded once its bytes are stored, and as added once its batch is registered in the table.
+  if (files) {
+    const uploaded = files.uploaded !== undefined && files.uploaded > files.done ? `${files.uploaded}/${files.total} files uploaded, ${files.done} added` : `${files.done}/${files.total} files added`;
+    parts.push(`${uploaded}${files.failed > 0 ? `, ${files.failed} failed` : ''}`);
+  }
   parts.push(known ? `${formatBytes(bytesConfirmed)} / ${formatBytes(totalBytes)}` : formatBytes(bytesConfirmed));
   parts.push(`${formatBytes(bytesPerSecond)}/s`);
   if (known && bytesConfirmed < totalBytes && bytesPerSecond > 0) {
@@ -156,7 +160,7 @@ export class ProgressDisplay {
   /** How far the transfer has got: `40 % (12.0 MiB of 30.0 MiB)`, `3 of 60 files`, `12.0 MiB`. */
   position(): string | undefined {
     const { bytesConfirmed, totalBytes, files } = this.state;
-    if (files && files.total > 0) return `${files.done + files.failed} of ${files.total} files (${formatBytes(bytesConfirmed)})`;
+    if (files && files.total > 0) return `${Math.max(files.done, files.uploaded ?? 0) + files.failed} of ${files.total} files (${formatBytes(bytesConfirmed)})`;
     if (totalBytes !== undefined && totalBytes > 0) {
       return `${Math.floor((bytesConfirmed / totalBytes) * 100)} % (${formatBytes(bytesConfirmed)} of ${formatBytes(totalBytes)})`;
     }

@@ -3,6 +3,7 @@
  * of the GCS resumable upload protocol, with disk or discard storage, inspection, a request log and fault injection.
  * @module
  */
+import '../util/node-guard.js';
 export { startEmulator } from './emulator.js';
 export { parseFaultSpec } from './fault-spec.js';
 export { API_ROUTES, type ApiContext, type ApiRoute } from './api-routes.js';

@@ -22,6 +22,8 @@ export const DEFAULT_ADD_FILES_BATCH_BYTES = 100_000_000;
 export interface AddFilesProgress {
   /** Files uploaded and registered. */
   filesDone: number;
+  /** Files whose bytes the upload servers hold and verified, registered or still waiting for their batch. */
+  filesUploaded: number;
   /** Files that failed (see {@link AddFilesResult.failed}). */
   filesFailed: number;
   /** Files to add, once directories are expanded (unreadable ones included, skipped ones not); fixed for the whole call. */

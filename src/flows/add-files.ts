@@ -140,7 +140,8 @@ export async function addFiles(options: AddFilesOptions): Promise<AddFilesResult
   let bytesConfirmed = 0;
   const bytesTotal = planned.some((file) => file.size === undefined) ? undefined : planned.reduce((sum, file) => sum + file.size!, 0);
   const filesTotal = planned.length + plan.unreadable.length;
-  const report = (): void => onProgress?.({ filesDone: added.length, filesFailed: failed.length, filesTotal, bytesConfirmed, bytesTotal });
+  let filesUploaded = 0;
+  const report = (): void => onProgress?.({ filesDone: added.length, filesUploaded, filesFailed: failed.length, filesTotal, bytesConfirmed, bytesTotal });
   const fail = (file: PlannedFile, error: unknown): void => {
     failed.push({ index: file.index, name: file.name, error: asError(error) });
     destroyStreams([file]);
@@ -225,7 +226,11 @@ export async function addFiles(options: AddFilesOptions): Promise<AddFilesResult
       );
       uploads.push(
         done.then(
-          (stored) => stored.tempUploadId,
+          (stored) => {
+            filesUploaded += 1;
+            report();
+            return stored.tempUploadId;
+          },
           (error: unknown) => {
             fail(file, error);
             report();

@@ -322,7 +322,8 @@ export class SessionDriver {
     }
     // Lower than before but still retained (a file can be read again): resend from there.
     this.confirmed = persisted;
-    if (!sentData && plan.final && persisted === this.source.available) {
+    // A finalize that was answered 308 with every byte held is a refusal; one that failed is simply tried again.
+    if (!asked && !sentData && plan.final && persisted === this.source.available) {
       throw new ProtocolError(`the server holds all ${persisted} bytes but does not complete the upload`, this.request, 308);
     }
     if (!asked) {

@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { AbortError, InvalidArgumentError, RedivisUploadError, SizeMismatchError } from '../errors.js';
 import { defaultUserAgent } from '../client/user-agent.js';
+import type { EventNameOf, ListenerOf } from '../util/typed-events.js';
 import { ReplayBuffer, SLAB_SIZE } from './replay-buffer.js';
 import { SessionDriver, type DriverOptions } from './session-driver.js';
 import type { SessionContext } from './session.js';
@@ -33,29 +34,21 @@ export interface TempUploadStreamEvents {
   retry: [retry: UploadRetry];
 }
 
-/** The events every Writable has: `error` gets an `Error`, `pipe`/`unpipe` the source, the rest nothing. */
-type WritableEventName = 'close' | 'drain' | 'error' | 'finish' | 'pipe' | 'unpipe';
-
 /** Every event name of {@link TempUploadStream}. */
-export type TempUploadStreamEventName = keyof TempUploadStreamEvents | WritableEventName;
+export type TempUploadStreamEventName = EventNameOf<TempUploadStreamEvents>;
 
-/** The listener of an event: typed payloads for the stream's own events and for `error`. */
-export type TempUploadStreamListener<K extends TempUploadStreamEventName> = K extends keyof TempUploadStreamEvents
-  ? (...args: TempUploadStreamEvents[K]) => void
-  : K extends 'error'
-    ? (error: Error) => void
-    : // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as Node types them, so `resolve` fits `once('close', resolve)`
-      (...args: any[]) => void;
+/** The listener of an event of {@link TempUploadStream}. */
+export type TempUploadStreamListener<K extends TempUploadStreamEventName> = ListenerOf<TempUploadStreamEvents, K>;
 
 // Typed events: a misspelt event name or a wrong payload type is a compile error.
 export interface TempUploadStream {
-  on<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
-  once<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
-  addListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
-  prependListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
-  prependOnceListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
-  off<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
-  removeListener<K extends TempUploadStreamEventName>(event: K, listener: TempUploadStreamListener<K>): this;
+  on<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
+  once<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
+  addListener<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
+  prependListener<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
+  prependOnceListener<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
+  off<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
+  removeListener<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
 }
 
 /** Errors thrown by the stream's own listeners: they end the stream but never cancel its session. */
@@ -211,12 +204,21 @@ export class TempUploadStream extends Writable {
 
   private afterAccept(callback: Callback): void {
     this.start();
-    if (this.buffer.full) this.heldWrite = callback;
+    if (this.mustWait()) this.heldWrite = callback;
     else callback();
   }
 
+  /**
+   * Whether writes wait for room. Never once the declared size has arrived: the request that reaches it waits for
+   * the end of the source, which Node signals only after the last write's callback.
+   */
+  private mustWait(): boolean {
+    const { size } = this.options;
+    return this.buffer.full && !(size !== undefined && this.buffer.available >= size);
+  }
+
   private releaseWrite(): void {
-    if (this.heldWrite !== undefined && !this.buffer.full) {
+    if (this.heldWrite !== undefined && !this.mustWait()) {
       const callback = this.heldWrite;
       this.heldWrite = undefined;
       callback();

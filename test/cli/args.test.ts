@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { chunkSizeOption, delimiterOption } from '../../src/cli/args.js';
 import { hoistGlobalFlags } from '../../src/cli/run.js';
-import { MINIMUM_NODE_VERSION, unsupportedNodeMessage } from '../../src/cli/node-version.js';
+import { MINIMUM_NODE_VERSION, unsupportedNodeMessage } from '../../src/util/node-version.js';
 import { UPLOAD_TYPES } from '../../src/cli/upload-command.js';
 import { UPLOAD_TYPES as EMULATOR_UPLOAD_TYPES } from '../../src/emulator/upload-body.js';
 import { formatDuration } from '../../src/cli/format.js';
@@ -215,6 +215,12 @@ test('the progress line shows bytes, rate, ETA or elapsed time, retries, and fil
     1000,
   );
   assert.match(files, /^adding [█░]{24} 25% \| 1\/4 files added, 1 failed \| 100 B \/ 400 B \| 50 B\/s \| ETA 0:06 \| 0 retries$/);
+  const uploading = progressLine(
+    { phase: 'adding', bytesConfirmed: 300, totalBytes: undefined, retries: 0, files: { done: 0, uploaded: 3, failed: 0, total: 4 } },
+    50,
+    1000,
+  );
+  assert.match(uploading, /^adding [█░]{24} 75% \| 3\/4 files uploaded, 0 added \| 300 B \|/, 'files count as they finish, before their batch is registered');
   assert.equal(formatDuration(3_725_000), '1:02:05');
 });
 

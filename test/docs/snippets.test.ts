@@ -51,6 +51,7 @@ const CONTEXT: Array<{ name: string; declaration: string }> = [
   { name: 'table', declaration: 'declare const table: string;' },
   { name: 'source', declaration: "declare const source: import('node:stream').Readable;" },
   { name: 'savedSessionUrl', declaration: 'declare const savedSessionUrl: string;' },
+  { name: 'savedTempUploadId', declaration: 'declare const savedTempUploadId: string | undefined;' },
   { name: 'saveState', declaration: 'declare function saveState(state: { sessionUrl: string; tempUploadId: string | undefined }): void;' },
   { name: 'rowsFromSomewhere', declaration: 'declare function rowsFromSomewhere(): AsyncIterable<{ id: number; value: number }>;' },
   { name: 'clicksFromSomewhere', declaration: 'declare function clicksFromSomewhere(): AsyncIterable<{ id: number; page: string; at: string }>;' },
@@ -103,7 +104,10 @@ test('every TypeScript block of the README and of the API docs type-checks under
   const readme = fences(await readFile(join(ROOT, 'README.md'), 'utf8'), 'README.md');
   // A block that must fail, so a checker that checks nothing cannot pass.
   const sentinel: Snippet = { origin: 'sentinel:1', code: "const upload = createTempUploadStream({ client, url: 'https://x', chunkSize: '8' });" };
-  const snippets = [...readme, ...(await apiDocSnippets()), sentinel];
+  // The upload stream's events are typed: a misspelt name and a wrong payload are compile errors too.
+  const misspelt: Snippet = { origin: 'misspelt:1', code: "createTempUploadStream({ client, url: 'https://x' }).on('progres', () => {});" };
+  const payload: Snippet = { origin: 'payload:1', code: "createTempUploadStream({ client, url: 'https://x' }).on('progress', (p: string) => p.length);" };
+  const snippets = [...readme, ...(await apiDocSnippets()), sentinel, misspelt, payload];
   assert.ok(readme.length >= 6, `found ${readme.length} TypeScript blocks in the README`);
   const dir = await mkdtemp(join(tmpdir(), 'redivis-upload-snippets-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -137,7 +141,9 @@ test('every TypeScript block of the README and of the API docs type-checks under
     const [file, first] = entry.snippet.origin.split(':') as [string, string];
     return `${file}:${Number(first) + line - entry.preludeLines}: ${message}`;
   });
-  const [sentinelProblem, ...others] = [...problems.filter((line) => line.startsWith('sentinel:')), ...problems.filter((line) => !line.startsWith('sentinel:'))];
-  assert.match(sentinelProblem ?? '', /^sentinel:1: .*'string' is not assignable to type 'number'/);
-  assert.deepEqual(others, []);
+  const expected = (origin: string) => problems.filter((line) => line.startsWith(`${origin}:`));
+  assert.match(expected('sentinel')[0] ?? '', /^sentinel:1: .*'string' is not assignable to type 'number'/);
+  assert.match(expected('misspelt')[0] ?? '', /^misspelt:1: .*"progres"/);
+  assert.match(expected('payload')[0] ?? '', /^payload:1: .*UploadProgress/);
+  assert.deepEqual(problems.filter((line) => !/^(sentinel|misspelt|payload):/.test(line)), []);
 });

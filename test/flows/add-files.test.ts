@@ -87,7 +87,7 @@ test('a folder of 300 nested files plus Buffer and Readable entries, one of whic
   assert.equal(apiRequests(h.emu, /\.tree\/rawFiles$/, 'POST').length, 4);
   assert.deepEqual(
     { ...progress.at(-1)!, bytesConfirmed: undefined },
-    { filesDone: expected.size, filesFailed: 1, filesTotal: expected.size + 1, bytesConfirmed: undefined, bytesTotal: undefined },
+    { filesDone: expected.size, filesUploaded: expected.size, filesFailed: 1, filesTotal: expected.size + 1, bytesConfirmed: undefined, bytesTotal: undefined },
   );
 });
 

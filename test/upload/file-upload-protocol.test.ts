@@ -170,3 +170,16 @@ test("the server's resumable flag decides the protocol", async () => {
   assert.deepEqual(seen.map((s) => s.method), ['PUT']);
   assert.equal(createHash('sha256').update(seen[0]!.body).digest('hex'), createHash('sha256').update(data).digest('hex'));
 });
+
+test('a simple PUT answered 200 with no body at all (as an XML simple upload may be) succeeds on the local checksums', async () => {
+  const data = randomBytes(5_000, seed + 9);
+  reset((s, res) => {
+    assert.equal(s.method, 'PUT');
+    res.writeHead(200).end();
+  }, false);
+  const result = await uploadFile(data, { client, table: 'o.d.t', name: 'bodiless', resumable: false });
+  assert.deepEqual(result.final, { size: data.length, md5: objectOf(data).md5Hash, crc32c: objectOf(data).crc32c });
+  // What an answer does report is still checked: a wrong stored length fails.
+  reset((_s, res) => res.writeHead(200, { 'x-goog-stored-content-length': String(data.length - 1) }).end(), false);
+  await assert.rejects(uploadFile(data, { client, table: 'o.d.t', name: 'short', resumable: false }), (error: unknown) => error instanceof IntegrityError && error.field === 'size');
+});

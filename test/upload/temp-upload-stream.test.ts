@@ -104,6 +104,15 @@ describe(`createTempUploadStream boundaries (seed ${seed})`, () => {
     assert.deepEqual(ranges(log), ['bytes 0-262143/524288', 'bytes 262144-524287/524288']);
   });
 
+  test('known size with memory for one chunk only: the request that reaches the size waits for the end, never deadlocks', async () => {
+    for (const size of [2 * Q, 3 * Q, 2 * Q + 5]) {
+      const data = randomBytes(size, seed + size);
+      const stream = createTempUploadStream({ client, table: 'owner.dataset.table', name: uniqueName(), chunkSize: Q, memoryLimit: Q, size });
+      await pipeline(chunkedSource(data, [4096]), stream);
+      assert.equal(emulator.getTempUpload(stream.result!.tempUploadId!)!.final!.md5Hex, md5Hex(data), `size ${size}`);
+    }
+  });
+
   for (const writeSize of [1, 1000, 16_384, Q + 3, 3 * 1024 * 1024]) {
     test(`source writes of ${writeSize} bytes`, async () => {
       const data = randomBytes(writeSize === 1 ? Q + 100 : 4 * Q + 99, seed + writeSize);

@@ -5,6 +5,7 @@
  * batch fills. Writes wait while a full batch waits for the one in flight, so memory stays at two batches.
  * @module
  */
+import type { EventNameOf, ListenerOf } from '../../util/typed-events.js';
 import { Writable } from 'node:stream';
 import { AbortError, InvalidRowError } from '../../errors.js';
 import { Recovery } from '../../upload/recovery.js';
@@ -25,32 +26,20 @@ import { openStreamUpload } from './stream-upload.js';
 type Callback = (error?: Error | null) => void;
 
 /** Every event name of {@link RowStream}: its own and those every Writable has. */
-export type RowStreamEventName = keyof RowStreamEvents | 'close' | 'drain' | 'error' | 'finish' | 'pipe' | 'unpipe';
+export type RowStreamEventName = EventNameOf<RowStreamEvents>;
 
-/** The listener of an event: typed payloads for the stream's own events and for `error`. */
-export type RowStreamListener<K extends RowStreamEventName> = K extends keyof RowStreamEvents
-  ? (...args: RowStreamEvents[K]) => void
-  : K extends 'error'
-    ? (error: Error) => void
-    : // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as Node types them
-      (...args: any[]) => void;
+/** The listener of an event of {@link RowStream}. */
+export type RowStreamListener<K extends RowStreamEventName> = ListenerOf<RowStreamEvents, K>;
 
 // Typed events: a misspelt event name or a wrong payload type is a compile error.
 export interface RowStream {
-  /** Adds a listener of `event`, its payload typed (see {@link RowStreamEvents}). */
-  on<K extends RowStreamEventName>(event: K, listener: RowStreamListener<K>): this;
-  /** Adds a listener called at the next `event` only. */
-  once<K extends RowStreamEventName>(event: K, listener: RowStreamListener<K>): this;
-  /** The same as {@link on}. */
-  addListener<K extends RowStreamEventName>(event: K, listener: RowStreamListener<K>): this;
-  /** Adds a listener of `event` before those already added. */
-  prependListener<K extends RowStreamEventName>(event: K, listener: RowStreamListener<K>): this;
-  /** Adds a listener of the next `event` only, before those already added. */
-  prependOnceListener<K extends RowStreamEventName>(event: K, listener: RowStreamListener<K>): this;
-  /** Removes a listener of `event`. */
-  off<K extends RowStreamEventName>(event: K, listener: RowStreamListener<K>): this;
-  /** The same as {@link off}. */
-  removeListener<K extends RowStreamEventName>(event: K, listener: RowStreamListener<K>): this;
+  on<K extends RowStreamEventName>(event: K, listener: ListenerOf<RowStreamEvents, K>): this;
+  once<K extends RowStreamEventName>(event: K, listener: ListenerOf<RowStreamEvents, K>): this;
+  addListener<K extends RowStreamEventName>(event: K, listener: ListenerOf<RowStreamEvents, K>): this;
+  prependListener<K extends RowStreamEventName>(event: K, listener: ListenerOf<RowStreamEvents, K>): this;
+  prependOnceListener<K extends RowStreamEventName>(event: K, listener: ListenerOf<RowStreamEvents, K>): this;
+  off<K extends RowStreamEventName>(event: K, listener: ListenerOf<RowStreamEvents, K>): this;
+  removeListener<K extends RowStreamEventName>(event: K, listener: ListenerOf<RowStreamEvents, K>): this;
 }
 
 /** A batch being filled. */
