@@ -35,7 +35,12 @@ const STALL_SHARE = 0.25;
  */
 const BUSY_SHARE = 0.5;
 /** Status queries made at most to measure the round trip cleanly; without a clean measure nothing is spilled. */
-const MAX_PROBES = 3;
+const MAX_PROBES = 4;
+/**
+ * Clean measures that must agree before anything is spilled: one answer that was slow to come (another process
+ * had the CPU) is not taken for a long round trip.
+ */
+const CLEAN_PROBES = 2;
 
 export interface SizingOptions {
   /** Every request but the last carries a whole number of these (a multiple of 256 KiB), at least one. */
@@ -60,6 +65,8 @@ export class RequestSizer {
   private latencyMs: number | undefined;
   /** Whether {@link latencyMs} comes from a request on a warm connection. */
   private latencyClean = false;
+  /** Clean round-trip measures so far. */
+  private cleanSamples = 0;
   /** Status queries made to measure the round trip. */
   private probes = 0;
   /** The last data request large enough to tell the bandwidth. */
@@ -75,7 +82,8 @@ export class RequestSizer {
    */
   observeEmpty(ms: number, clean: boolean): void {
     if (this.latencyMs === undefined || ms < this.latencyMs) this.latencyMs = ms;
-    if (clean) this.latencyClean = true;
+    if (clean) this.cleanSamples += 1;
+    if (this.cleanSamples >= CLEAN_PROBES) this.latencyClean = true;
   }
 
   /** A status query is being made to measure the round trip; only a few are. */

@@ -126,7 +126,7 @@ export class SessionDriver {
       const { status, asked, measured } = await this.send(plan);
       const done = await this.apply(status, plan, asked);
       if (done !== undefined) return done;
-      if (measured && this.sizer.wantsProbe()) {
+      while (measured && this.sizer.wantsProbe()) {
         // Measured while the source rests, the answer is read the moment it comes.
         await this.untilResting(PROBE_WAIT_MS);
         this.sizer.probing();

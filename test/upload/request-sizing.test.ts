@@ -22,7 +22,7 @@ test('a fast loopback link never spills, even when the session start was slow to
   assert.equal(sizer.wantsProbe(), true, 'the cold estimate would spill: measure on a warm connection first');
   assert.equal(sizer.spillAllowance(), 0, 'nothing is spilled before that');
   sizer.observeEmpty(0.2, true);
-  assert.equal(sizer.wantsProbe(), false);
+  assert.equal(sizer.wantsProbe(), false, 'a short round trip settles it: memory is enough');
   assert.equal(sizer.spillAllowance(), 0);
   assert.equal(sizer.requestCap(), 16 * MiB);
 });
@@ -32,6 +32,9 @@ test('a 40 ms link at 1 Gbit/s spills two efficient requests beyond memory, and 
   sizer.observeEmpty(45, false);
   observeLink(sizer, 16 * MiB, 125_000, 40);
   sizer.observeEmpty(40, true);
+  assert.equal(sizer.spillAllowance(), 0, 'one measure of a long round trip is not enough');
+  assert.equal(sizer.wantsProbe(), true);
+  sizer.observeEmpty(40.5, true);
   const efficient = sizer.efficientRequest()!;
   assert.ok(Math.abs(efficient - 20 * 125_000 * 40) < 1, `${efficient}`);
   assert.equal(sizer.spillAllowance(), Math.ceil(2 * efficient) - 32 * MiB);
@@ -45,21 +48,25 @@ test('a 40 ms link at 1 Gbit/s spills two efficient requests beyond memory, and 
 test('the spill limit bounds the disk, the stall deadline and maxRequestSize bound a request', () => {
   const small = new RequestSizer({ ...stream, spillLimit: 64 * MiB });
   small.observeEmpty(100, true);
+  small.observeEmpty(100, true);
   observeLink(small, 16 * MiB, 1_250_000, 100);
   assert.equal(small.spillAllowance(), 64 * MiB);
   assert.equal(small.requestCap(), 48 * MiB, 'half of memory plus the spill allowed');
 
   const deadline = new RequestSizer({ ...stream, stallTimeoutMs: 10_000 });
   deadline.observeEmpty(100, true);
+  deadline.observeEmpty(100, true);
   observeLink(deadline, 16 * MiB, 1000, 100);
   // At 1 MB/s a quarter of the 10 s deadline is 2.5 MB: less than a chunk, so a request is one chunk.
   assert.equal(deadline.requestCap(), 8 * MiB);
   const roomy = new RequestSizer({ ...stream, stallTimeoutMs: 600_000 });
   roomy.observeEmpty(100, true);
+  roomy.observeEmpty(100, true);
   observeLink(roomy, 16 * MiB, 1000, 100);
   assert.equal(roomy.requestCap(), 16 * MiB, 'at 1 MB/s, 16 MiB take 17 s of a 10-minute deadline');
 
   const capped = new RequestSizer({ ...stream, maxRequestSize: 8 * MiB });
+  capped.observeEmpty(40, true);
   capped.observeEmpty(40, true);
   observeLink(capped, 8 * MiB, 125_000, 40);
   assert.equal(capped.requestCap(), 8 * MiB);
