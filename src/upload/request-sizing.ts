@@ -1,7 +1,7 @@
 /**
  * How large each request is. A request must wait a round trip for its answer before the next one may start, so a
  * request of R bytes on a link of bandwidth B and round trip L keeps the link busy R / (R + B·L) of the time.
- * Requests of {@link EFFICIENT_ROUND_TRIPS} round trips' worth of bytes keep it busy at least 95 % of the time.
+ * Requests of {@link EFFICIENT_ROUND_TRIPS} round trips' worth of bytes keep it busy at least 97.5 % of the time.
  *
  * Both are measured: B from the data requests, L from the quickest empty request (starting the session, a status
  * query). When L is only known from requests that paid for opening a connection, one status query on the warm
@@ -17,12 +17,12 @@
  * @module
  */
 
-/** Round trips' worth of bytes per request: R = 20·B·L keeps the link busy R / (R + B·L) ≥ 95 % of the time. */
-export const EFFICIENT_ROUND_TRIPS = 20;
+/** Round trips' worth of bytes per request: R = 40·B·L keeps the link busy R / (R + B·L) ≥ 97.5 % of the time. */
+export const EFFICIENT_ROUND_TRIPS = 40;
 /**
  * Spilling starts only when requests that fit in memory would keep the link busy less than 90 % of the time
- * (R < 9·B·L): a margin below the 95 % the requests are then sized for, so a round trip measured a little long on
- * a busy machine does not send a fast loopback upload to the disk.
+ * (R < 9·B·L): a margin well below what the requests are then sized for, so a round trip measured a little long
+ * on a busy machine does not send a fast loopback upload to the disk.
  */
 export const SPILL_ROUND_TRIPS = 9;
 /** Requests smaller than this (less than the smallest chunk) say little about the bandwidth. */
@@ -34,13 +34,13 @@ const STALL_SHARE = 0.25;
  * this process's CPU, not by the link: larger requests would not make it faster, and spilling would slow it.
  */
 const BUSY_SHARE = 0.5;
-/** Status queries made at most to measure the round trip cleanly; without a clean measure nothing is spilled. */
-const MAX_PROBES = 4;
+/** Status queries made at most to measure the round trip cleanly at first; without one nothing is spilled. */
+const MAX_PROBES = 3;
 /**
- * Clean measures that must agree before anything is spilled: one answer that was slow to come (another process
- * had the CPU) is not taken for a long round trip.
+ * While spilling, the round trip is measured again after this many requests: one answer that was slow to come
+ * (another process had the CPU) must not keep a loopback upload on the disk for long.
  */
-const CLEAN_PROBES = 2;
+const REPROBE_EVERY = 4;
 
 export interface SizingOptions {
   /** Every request but the last carries a whole number of these (a multiple of 256 KiB), at least one. */
@@ -65,8 +65,8 @@ export class RequestSizer {
   private latencyMs: number | undefined;
   /** Whether {@link latencyMs} comes from a request on a warm connection. */
   private latencyClean = false;
-  /** Clean round-trip measures so far. */
-  private cleanSamples = 0;
+  /** Data requests measured since the round trip last was. */
+  private sinceProbe = 0;
   /** Status queries made to measure the round trip. */
   private probes = 0;
   /** The last data request large enough to tell the bandwidth. */
@@ -81,9 +81,14 @@ export class RequestSizer {
    * connection was already open, and this process was mostly idle meanwhile, so its answer was read when it came.
    */
   observeEmpty(ms: number, clean: boolean): void {
-    if (this.latencyMs === undefined || ms < this.latencyMs) this.latencyMs = ms;
-    if (clean) this.cleanSamples += 1;
-    if (this.cleanSamples >= CLEAN_PROBES) this.latencyClean = true;
+    if (clean) {
+      // The clean measures only: the quickest of them is the round trip.
+      this.latencyMs = this.latencyClean ? Math.min(this.latencyMs!, ms) : ms;
+      this.latencyClean = true;
+      this.sinceProbe = 0;
+    } else if (!this.latencyClean && (this.latencyMs === undefined || ms < this.latencyMs)) {
+      this.latencyMs = ms;
+    }
   }
 
   /** A status query is being made to measure the round trip; only a few are. */
@@ -98,6 +103,7 @@ export class RequestSizer {
   observeData(bytes: number, ms: number, busy = 0): void {
     if (bytes < MEASURABLE_BYTES || ms <= 0) return;
     this.sample = { bytes, ms };
+    this.sinceProbe += 1;
     this.busy = this.busy === undefined ? busy : (this.busy + busy) / 2;
   }
 
@@ -125,7 +131,7 @@ export class RequestSizer {
     return bytes / (latency < ms / 2 ? ms - latency : ms);
   }
 
-  /** Bytes per request that keep the link busy 95 % of the time; undefined until measured. */
+  /** Bytes per request that keep the link busy 97.5 % of the time; undefined until measured. */
   efficientRequest(): number | undefined {
     const bandwidth = this.bandwidth();
     if (bandwidth === undefined || this.latencyMs === undefined) return undefined;
@@ -139,11 +145,12 @@ export class RequestSizer {
   /**
    * Whether one status query on a warm connection, while the process rests, should measure the round trip now: the
    * estimate so far would make the stream spill, but it may only reflect the cost of opening a connection, or of
-   * this process being too busy to read an answer when it came.
+   * this process being too busy to read an answer when it came; and, while spilling, every few requests again.
    */
   wantsProbe(): boolean {
-    if (this.options.sized || this.options.spillLimit === 0 || this.latencyClean || this.probes >= MAX_PROBES) return false;
-    return this.memoryTooSmall();
+    if (this.options.sized || this.options.spillLimit === 0 || !this.memoryTooSmall()) return false;
+    if (this.latencyClean) return this.sinceProbe >= REPROBE_EVERY;
+    return this.probes < MAX_PROBES;
   }
 
   /** Whether requests that fit in memory would keep the link busy less than 90 % of the time, and that matters. */

@@ -47,7 +47,7 @@ export interface TempUploadStreamCommonOptions {
   /**
    * The most bytes one request carries. By default requests are as large as the data at hand and the link allow:
    * half the memory limit, and, when the measured bandwidth and round trip show that larger ones pay off, up to
-   * 20 round trips' worth of bytes (spilled to disk). `maxRequestSize: chunkSize` sends fixed-size chunks.
+   * 40 round trips' worth of bytes (spilled to disk). `maxRequestSize: chunkSize` sends fixed-size chunks.
    * @default measured (see the README's "How the stream behaves")
    */
   maxRequestSize?: number;

@@ -27,27 +27,28 @@ test('a fast loopback link never spills, even when the session start was slow to
   assert.equal(sizer.requestCap(), 16 * MiB);
 });
 
-test('a 40 ms link at 1 Gbit/s spills two efficient requests beyond memory, and sends 20 round trips per request', () => {
+test('a 40 ms link at 1 Gbit/s spills, as far as the spill limit allows, and sends up to 40 round trips per request', () => {
   const sizer = new RequestSizer(stream);
   sizer.observeEmpty(45, false);
   observeLink(sizer, 16 * MiB, 125_000, 40);
+  assert.equal(sizer.wantsProbe(), true, 'a cold estimate is measured again before spilling');
   sizer.observeEmpty(40, true);
-  assert.equal(sizer.spillAllowance(), 0, 'one measure of a long round trip is not enough');
-  assert.equal(sizer.wantsProbe(), true);
-  sizer.observeEmpty(40.5, true);
   const efficient = sizer.efficientRequest()!;
-  assert.ok(Math.abs(efficient - 20 * 125_000 * 40) < 1, `${efficient}`);
-  assert.equal(sizer.spillAllowance(), Math.ceil(2 * efficient) - 32 * MiB);
+  assert.ok(Math.abs(efficient - 40 * 125_000 * 40) < 1, `${efficient}`);
+  assert.equal(sizer.spillAllowance(), 256 * MiB, 'two efficient requests would be more than the spill limit');
   const cap = sizer.requestCap();
-  assert.equal(cap % (8 * MiB), 0);
-  assert.ok(cap > 16 * MiB && cap <= efficient, `${cap}`);
-  // A link this slow to answer keeps its link busy R / (R + B·L) of the time: at least 94 % here.
-  assert.ok(cap / (cap + 125_000 * 40) > 0.94);
+  assert.equal(cap, 144 * MiB, 'half of memory plus the spill');
+  // R / (R + B·L): at least 96 % of the time busy here.
+  assert.ok(cap / (cap + 125_000 * 40) > 0.96);
+  assert.equal(sizer.wantsProbe(), false);
+  for (let i = 0; i < 4; i++) observeLink(sizer, cap, 125_000, 40);
+  assert.equal(sizer.wantsProbe(), true, 'while spilling, the round trip is measured again every 4 requests');
+  sizer.observeEmpty(0.3, true);
+  assert.equal(sizer.spillAllowance(), 0, 'a short round trip ends the spilling');
 });
 
 test('the spill limit bounds the disk, the stall deadline and maxRequestSize bound a request', () => {
   const small = new RequestSizer({ ...stream, spillLimit: 64 * MiB });
-  small.observeEmpty(100, true);
   small.observeEmpty(100, true);
   observeLink(small, 16 * MiB, 1_250_000, 100);
   assert.equal(small.spillAllowance(), 64 * MiB);
@@ -55,18 +56,15 @@ test('the spill limit bounds the disk, the stall deadline and maxRequestSize bou
 
   const deadline = new RequestSizer({ ...stream, stallTimeoutMs: 10_000 });
   deadline.observeEmpty(100, true);
-  deadline.observeEmpty(100, true);
   observeLink(deadline, 16 * MiB, 1000, 100);
   // At 1 MB/s a quarter of the 10 s deadline is 2.5 MB: less than a chunk, so a request is one chunk.
   assert.equal(deadline.requestCap(), 8 * MiB);
   const roomy = new RequestSizer({ ...stream, stallTimeoutMs: 600_000 });
   roomy.observeEmpty(100, true);
-  roomy.observeEmpty(100, true);
   observeLink(roomy, 16 * MiB, 1000, 100);
   assert.equal(roomy.requestCap(), 16 * MiB, 'at 1 MB/s, 16 MiB take 17 s of a 10-minute deadline');
 
   const capped = new RequestSizer({ ...stream, maxRequestSize: 8 * MiB });
-  capped.observeEmpty(40, true);
   capped.observeEmpty(40, true);
   observeLink(capped, 8 * MiB, 125_000, 40);
   assert.equal(capped.requestCap(), 8 * MiB);
