@@ -34,13 +34,18 @@ const STALL_SHARE = 0.25;
  * this process's CPU, not by the link: larger requests would not make it faster, and spilling would slow it.
  */
 const BUSY_SHARE = 0.5;
+/**
+ * A round trip this long, in milliseconds, is trusted without a clean measure: a loopback or local network answers
+ * in well under a millisecond, and a busy machine delays an answer by a few.
+ */
+const LONG_ROUND_TRIP_MS = 15;
 /** Status queries made at most to measure the round trip cleanly at first; without one nothing is spilled. */
 const MAX_PROBES = 3;
 /**
  * While spilling, the round trip is measured again after this many requests: one answer that was slow to come
  * (another process had the CPU) must not keep a loopback upload on the disk for long.
  */
-const REPROBE_EVERY = 4;
+const REPROBE_EVERY = 6;
 
 export interface SizingOptions {
   /** Every request but the last carries a whole number of these (a multiple of 256 KiB), at least one. */
@@ -67,6 +72,8 @@ export class RequestSizer {
   private latencyClean = false;
   /** Data requests measured since the round trip last was. */
   private sinceProbe = 0;
+  /** Whether the last allowance let the stream spill. */
+  private spilling = false;
   /** Status queries made to measure the round trip. */
   private probes = 0;
   /** The last data request large enough to tell the bandwidth. */
@@ -91,9 +98,15 @@ export class RequestSizer {
     }
   }
 
-  /** A status query is being made to measure the round trip; only a few are. */
+  /** A status query is being made to measure the round trip; only a few are, and then one every few requests. */
   probing(): void {
     this.probes += 1;
+    if (this.latencyTrusted()) this.sinceProbe = 0;
+  }
+
+  /** Whether the next probe measures again a round trip already known: no reason then to wait for a quiet moment. */
+  get reprobing(): boolean {
+    return this.latencyTrusted();
   }
 
   /**
@@ -111,6 +124,14 @@ export class RequestSizer {
   describe(): string {
     const bandwidth = this.bandwidth();
     return `round trip ${this.latencyMs?.toFixed(2) ?? '?'} ms${this.latencyClean ? '' : ' (cold)'}, ${bandwidth === undefined ? '?' : (bandwidth / 1000).toFixed(1)} MB/s, busy ${this.busy === undefined ? '?' : Math.round(this.busy * 100)} %`;
+  }
+
+  /**
+   * Whether the round trip is known well enough to spill on: measured cleanly, or so long even cold (tens of
+   * milliseconds: a wide-area link, where an extra query costs a round trip) that no busy machine explains it.
+   */
+  private latencyTrusted(): boolean {
+    return this.latencyClean || (this.latencyMs !== undefined && this.latencyMs >= LONG_ROUND_TRIP_MS);
   }
 
   /** Whether the link rather than this process's CPU is what the upload waits for. */
@@ -149,20 +170,22 @@ export class RequestSizer {
    */
   wantsProbe(): boolean {
     if (this.options.sized || this.options.spillLimit === 0 || !this.memoryTooSmall()) return false;
-    if (this.latencyClean) return this.sinceProbe >= REPROBE_EVERY;
+    if (this.latencyTrusted()) return this.sinceProbe >= REPROBE_EVERY;
     return this.probes < MAX_PROBES;
   }
 
   /** Whether requests that fit in memory would keep the link busy less than 90 % of the time, and that matters. */
   private memoryTooSmall(): boolean {
-    if (!this.linkBound()) return false;
+    // Once spilling, filling the disk keeps the process busy: only the round trip, measured again, ends it.
+    if (!this.spilling && !this.linkBound()) return false;
     const efficient = this.efficientRequest();
     return efficient !== undefined && (efficient * SPILL_ROUND_TRIPS) / EFFICIENT_ROUND_TRIPS > this.memoryCap();
   }
 
   /** Bytes the stream may hold on disk: enough for two efficient requests beyond its memory, when that pays off. */
   spillAllowance(): number {
-    if (this.options.sized || !this.latencyClean || !this.memoryTooSmall()) return 0;
+    this.spilling = !this.options.sized && this.latencyTrusted() && this.memoryTooSmall();
+    if (!this.spilling) return 0;
     const efficient = this.efficientRequest()!;
     return Math.min(this.options.spillLimit, Math.max(0, Math.ceil(2 * efficient) - this.options.memoryLimit));
   }

@@ -128,7 +128,7 @@ export class SessionDriver {
       if (done !== undefined) return done;
       while (measured && this.sizer.wantsProbe()) {
         // Measured while the source rests, the answer is read the moment it comes.
-        await this.untilResting(PROBE_WAIT_MS);
+        if (!this.sizer.reprobing) await this.untilResting(PROBE_WAIT_MS);
         this.sizer.probing();
         const probe = await this.confirmedStatus(true);
         const probed = await this.apply(probe, plan, true);

@@ -29,9 +29,10 @@ test('a fast loopback link never spills, even when the session start was slow to
 
 test('a 40 ms link at 1 Gbit/s spills, as far as the spill limit allows, and sends up to 40 round trips per request', () => {
   const sizer = new RequestSizer(stream);
-  sizer.observeEmpty(45, false);
+  sizer.observeEmpty(85, false);
   observeLink(sizer, 16 * MiB, 125_000, 40);
-  assert.equal(sizer.wantsProbe(), true, 'a cold estimate is measured again before spilling');
+  assert.equal(sizer.wantsProbe(), false, 'a round trip this long is trusted even cold: a query would cost one more');
+  assert.equal(sizer.spillAllowance(), 256 * MiB);
   sizer.observeEmpty(40, true);
   const efficient = sizer.efficientRequest()!;
   assert.ok(Math.abs(efficient - 40 * 125_000 * 40) < 1, `${efficient}`);
@@ -41,8 +42,12 @@ test('a 40 ms link at 1 Gbit/s spills, as far as the spill limit allows, and sen
   // R / (R + B·L): at least 96 % of the time busy here.
   assert.ok(cap / (cap + 125_000 * 40) > 0.96);
   assert.equal(sizer.wantsProbe(), false);
-  for (let i = 0; i < 4; i++) observeLink(sizer, cap, 125_000, 40);
-  assert.equal(sizer.wantsProbe(), true, 'while spilling, the round trip is measured again every 4 requests');
+  // Filling the disk keeps the process busy; that alone does not end the spilling.
+  for (let i = 0; i < 6; i++) sizer.observeData(cap, cap / 125_000 + 40, 0.8);
+  assert.equal(sizer.spillAllowance(), 256 * MiB);
+  assert.equal(sizer.wantsProbe(), true, 'while spilling, the round trip is measured again every 6 requests');
+  sizer.probing();
+  assert.equal(sizer.wantsProbe(), false, 'one attempt each time, clean or not');
   sizer.observeEmpty(0.3, true);
   assert.equal(sizer.spillAllowance(), 0, 'a short round trip ends the spilling');
 });
