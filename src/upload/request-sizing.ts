@@ -88,14 +88,10 @@ export class RequestSizer {
    * connection was already open, and this process was mostly idle meanwhile, so its answer was read when it came.
    */
   observeEmpty(ms: number, clean: boolean): void {
-    if (clean) {
-      // The clean measures only: the quickest of them is the round trip.
-      this.latencyMs = this.latencyClean ? Math.min(this.latencyMs!, ms) : ms;
-      this.latencyClean = true;
-      this.sinceProbe = 0;
-    } else if (!this.latencyClean && (this.latencyMs === undefined || ms < this.latencyMs)) {
-      this.latencyMs = ms;
-    }
+    // Every measure is an upper bound of the round trip (a late answer only adds to it), so the quickest is the
+    // estimate; a clean one is needed before a long estimate is believed.
+    if (this.latencyMs === undefined || ms < this.latencyMs) this.latencyMs = ms;
+    if (clean) this.latencyClean = true;
   }
 
   /** A status query is being made to measure the round trip; only a few are, and then one every few requests. */
@@ -104,7 +100,10 @@ export class RequestSizer {
     if (this.latencyTrusted()) this.sinceProbe = 0;
   }
 
-  /** Whether the next probe measures again a round trip already known: no reason then to wait for a quiet moment. */
+  /**
+   * Whether the next probe measures again a round trip already believed: no need then to wait for a quiet moment,
+   * since a late answer cannot raise the estimate, and a quick one lowers it.
+   */
   get reprobing(): boolean {
     return this.latencyTrusted();
   }
