@@ -40,7 +40,9 @@ const BUSY_SHARE = 0.5;
  */
 const LONG_ROUND_TRIP_MS = 15;
 /** Status queries made at most to measure the round trip cleanly at first; without one nothing is spilled. */
-const MAX_PROBES = 3;
+const MAX_PROBES = 4;
+/** Clean measures needed before a round trip shorter than {@link LONG_ROUND_TRIP_MS} is believed. */
+const CLEAN_MEASURES = 2;
 /**
  * While spilling, the round trip is measured again after this many requests: one answer that was slow to come
  * (another process had the CPU) must not keep a loopback upload on the disk for long.
@@ -70,6 +72,8 @@ export class RequestSizer {
   private latencyMs: number | undefined;
   /** Whether {@link latencyMs} comes from a request on a warm connection. */
   private latencyClean = false;
+  /** Clean measures of the round trip so far. */
+  private cleanMeasures = 0;
   /** Data requests measured since the round trip last was. */
   private sinceProbe = 0;
   /** Whether the last allowance let the stream spill. */
@@ -91,7 +95,10 @@ export class RequestSizer {
     // Every measure is an upper bound of the round trip (a late answer only adds to it), so the quickest is the
     // estimate; a clean one is needed before a long estimate is believed.
     if (this.latencyMs === undefined || ms < this.latencyMs) this.latencyMs = ms;
-    if (clean) this.latencyClean = true;
+    if (clean) this.cleanMeasures += 1;
+    // A short round trip is believed only when two clean measures agree: one answer slow only because another
+    // process had the CPU must not send a loopback upload to the disk.
+    if (this.cleanMeasures >= CLEAN_MEASURES) this.latencyClean = true;
   }
 
   /** A status query is being made to measure the round trip; only a few are, and then one every few requests. */

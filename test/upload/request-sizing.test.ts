@@ -55,6 +55,7 @@ test('a 40 ms link at 1 Gbit/s spills, as far as the spill limit allows, and sen
 test('the spill limit bounds the disk, the stall deadline and maxRequestSize bound a request', () => {
   const small = new RequestSizer({ ...stream, spillLimit: 64 * MiB });
   small.observeEmpty(100, true);
+  small.observeEmpty(100, true);
   observeLink(small, 16 * MiB, 1_250_000, 100);
   assert.equal(small.spillAllowance(), 64 * MiB);
   assert.equal(small.requestCap(), 48 * MiB, 'half of memory plus the spill allowed');
@@ -92,4 +93,21 @@ test('a file sends one chunk, then the whole rest once the link is measured', ()
   assert.deepEqual(file.next(504 * MiB, true), { length: 504 * MiB, final: true });
   assert.equal(file.spillAllowance(), 0);
   assert.equal(file.wantsProbe(), false);
+});
+
+test('a short round trip is believed only when two clean measures say so: one slow answer on a busy machine is not', () => {
+  const sizer = new RequestSizer(stream);
+  sizer.observeEmpty(2, false);
+  observeLink(sizer, 16 * MiB, 600_000, 0.3);
+  sizer.observeEmpty(8, true); // another process had the CPU when the answer came
+  assert.equal(sizer.spillAllowance(), 0);
+  assert.equal(sizer.wantsProbe(), false, 'the quickest measure, 2 ms, already says memory is enough');
+  const link = new RequestSizer(stream);
+  link.observeEmpty(12, false);
+  observeLink(link, 16 * MiB, 1_250_000, 10);
+  link.observeEmpty(10, true);
+  assert.equal(link.spillAllowance(), 0, 'one clean measure of 10 ms is not yet believed');
+  assert.equal(link.wantsProbe(), true);
+  link.observeEmpty(10.2, true);
+  assert.ok(link.spillAllowance() > 0, 'two are: a 10 Gbit/s link at 10 ms spills');
 });
