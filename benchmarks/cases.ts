@@ -29,6 +29,9 @@ export function buildCases(options: BenchOptions): CaseSpec[] {
   cases.push(
     { ...base, id: 'raw', group: 'loopback', kind: 'raw', size, label: `raw PUT, ${w} writes` },
     { ...base, id: 'stream', group: 'loopback', kind: 'stream', size, baseline: 'raw', label: `stream defaults, ${w} writes` },
+    // What the checksum alone costs, on either side: the raw PUT doing CRC32C, the stream not doing it.
+    { ...base, id: 'raw-crc', group: 'loopback', kind: 'raw', size, crc32c: true, baseline: 'raw', label: `raw PUT + CRC32C of its body, ${w} writes` },
+    { ...base, id: 'stream-nocrc', group: 'loopback', kind: 'stream', size, crc32c: false, baseline: 'raw', label: `stream, CRC32C off, ${w} writes` },
     {
       ...base,
       id: 'file',

@@ -8,6 +8,8 @@
 import { pipeline } from 'node:stream/promises';
 import { Storage } from '@google-cloud/storage';
 import chunker from 'stream-chunker';
+import { debuglog } from 'node:util';
+import { crc32c } from '@node-rs/crc32';
 import { request } from 'undici';
 import { RedivisClient } from '../src/client/redivis-client.js';
 import { uploadFile } from '../src/upload/file-upload.js';
@@ -15,6 +17,8 @@ import { createTempUploadStream } from '../src/upload/temp-upload-stream.js';
 import type { RetryOptions } from '../src/util/retry.js';
 import type { CaseSpec, ClientJob } from './protocol.js';
 import { createSource, slice } from './source.js';
+
+const debug = debuglog('redivis-upload-bench');
 
 /** Every upload goes to this table; names are unique per run. */
 export const TABLE = 'bench.dataset.uploads';
@@ -95,13 +99,17 @@ async function rawPut(job: ClientJob, pattern: Buffer, timer: Timer): Promise<Ca
   const client = clientFor(job);
   const tempUpload = await createResumable(client, nameFor(job), spec.size);
   const sessionUrl = await startSessionByHand(client, tempUpload.url);
+  let crc = 0;
+  // With crc32c, each piece is checksummed as the source makes it: the least a checksum can cost.
+  const onPiece = spec.crc32c === true ? (piece: Buffer) => void (crc = crc32c(piece, crc)) : undefined;
   const response = await request(sessionUrl, {
     method: 'PUT',
     headers: { ...client.uploadHeaders(sessionUrl), 'content-range': 'bytes 0-*/*' },
-    body: createSource(pattern, spec.size, spec.writeSize),
+    body: createSource(pattern, spec.size, spec.writeSize, onPiece),
   });
   const text = await response.body.text();
   timer.stop();
+  debug('raw PUT: CRC32C %s', onPiece ? crc.toString(16) : 'not computed');
   if (response.statusCode !== 200) throw new Error(`the PUT answered ${response.statusCode}: ${text.slice(0, 200)}`);
   return { tempUploadIds: [tempUpload.id] };
 }
@@ -116,6 +124,7 @@ async function streamUpload(job: ClientJob, pattern: Buffer, timer: Timer, withC
     table: TABLE,
     name: nameFor(job),
     ...(spec.faults ? { retry: FAST_BACKOFF } : {}),
+    ...(spec.crc32c === false ? { checksums: { crc32c: false } } : {}),
   });
   let retries = 0;
   upload.on('retry', () => {

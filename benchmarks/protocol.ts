@@ -41,6 +41,8 @@ export interface CaseSpec {
   writeSize: number;
   /** Chunk size of the peer and of stream-chunker; the library's cases run on its defaults. */
   chunkSize?: number;
+  /** CRC32C over what the client sends: on for the library's cases unless false; on for a raw PUT only if true. */
+  crc32c?: boolean;
   faults?: FaultPlan;
   files?: { count: number; fileSize: number; concurrency: number };
   /** The case whose medians this one's ratios (throughput, CPU, RSS) are taken to. */

@@ -155,7 +155,7 @@ export function summaryTable(results: CaseResult[]): string {
   };
   const loopback = byId.get('raw');
   const size = loopback ? binarySize(loopback.spec.size) : '';
-  section(`Loopback, ${size}, 64 KiB writes (× raw PUT)`, ['raw', 'stream', 'file', 'peer', 'chunker'], (r) => r.vsBaseline ?? {});
+  section(`Loopback, ${size}, 64 KiB writes (× raw PUT)`, ['raw', 'stream', 'raw-crc', 'stream-nocrc', 'file', 'peer', 'chunker'], (r) => r.vsBaseline ?? {});
   const link = byId.get('link-raw');
   section(`RTT ${LINK.rttMs} ms, ${LINK.bitsPerSecond / 1e9} Gbit/s, ${link ? binarySize(link.spec.size) : ''} (× raw PUT over the link)`, ['link-raw', 'link-stream', 'link-file', 'link-peer'], (r) => r.vsBaseline ?? {});
   section('A fault every 64 MiB, loopback (× fault-free stream)', ['fault-503', 'fault-reset'], (r) => {

@@ -38,8 +38,11 @@ export function slice(pattern: Buffer, offset: number, length: number): Buffer {
   return piece;
 }
 
-/** A Readable of `size` bytes of the pattern in fresh `writeSize` buffers (the last one may be shorter). */
-export function createSource(pattern: Buffer, size: number, writeSize: number): Readable {
+/**
+ * A Readable of `size` bytes of the pattern in fresh `writeSize` buffers (the last one may be shorter); `onPiece`
+ * sees each buffer as it is made.
+ */
+export function createSource(pattern: Buffer, size: number, writeSize: number, onPiece?: (piece: Buffer) => void): Readable {
   let offset = 0;
   return new Readable({
     highWaterMark: writeSize,
@@ -51,6 +54,7 @@ export function createSource(pattern: Buffer, size: number, writeSize: number): 
         }
         const length = Math.min(writeSize, size - offset);
         const piece = slice(pattern, offset, length);
+        onPiece?.(piece);
         offset += length;
         if (!this.push(piece)) return;
       }

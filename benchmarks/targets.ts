@@ -58,6 +58,8 @@ export function evaluateTargets(results: CaseResult[]): TargetLine[] {
     judge(ratio === undefined ? undefined : ratio <= 1.45, 'loopback: stream client CPU ≤ 1.45× raw',
       ratio === undefined ? missing('stream', 'raw') : `${x(ratio)} (${cpu(stream!)} vs ${cpu(raw!)})`);
   }
+  throughput('stream', 'raw-crc', 'loopback: stream');
+  throughput('stream-nocrc', 'raw', 'loopback: stream with CRC32C off');
   throughput('file', 'raw', 'loopback: uploadFile');
   throughput('peer', 'raw', 'loopback: @google-cloud/storage');
   throughput('chunker', 'raw', 'loopback: stream-chunker + stream');

@@ -51,6 +51,15 @@ export interface TempUploadStream {
   removeListener<K extends TempUploadStreamEventName>(event: K, listener: ListenerOf<TempUploadStreamEvents, K>): this;
 }
 
+/**
+ * Bytes taken in between two turns the stream gives the event loop. A source that is always ready writes from one
+ * `process.nextTick` to the next, and Node runs those before any promise or I/O: without a turn, the requests that
+ * send the bytes would wait until memory is full, so filling and sending would take turns instead of overlapping.
+ * Measured on loopback (1 GiB, 64 KiB writes): 1, 2 and 4 MiB gave 0.78, 0.93 and 0.85 of a plain PUT's throughput,
+ * no turn at all 0.65.
+ */
+const TURN_EVERY_BYTES = 2 * 1024 * 1024;
+
 /** Errors thrown by the stream's own listeners: they end the stream but never cancel its session. */
 const listenerErrors = new WeakSet<object>();
 
@@ -83,6 +92,8 @@ export class TempUploadStream extends Writable {
   private driver: SessionDriver | undefined;
   private failure: Error | undefined;
   private heldWrite: Callback | undefined;
+  /** What the buffer had taken when the stream last let the event loop run. */
+  private takenAtLastTurn = 0;
   private finalCallback: Callback | undefined;
   private readonly detachSignal: (() => void) | undefined;
 
@@ -204,8 +215,16 @@ export class TempUploadStream extends Writable {
 
   private afterAccept(callback: Callback): void {
     this.start();
-    if (this.mustWait()) this.heldWrite = callback;
-    else callback();
+    const taken = this.buffer.available;
+    if (this.mustWait()) {
+      this.heldWrite = callback;
+      this.takenAtLastTurn = taken;
+    } else if (taken - this.takenAtLastTurn >= TURN_EVERY_BYTES) {
+      this.takenAtLastTurn = taken;
+      setImmediate(callback);
+    } else {
+      callback();
+    }
   }
 
   /**

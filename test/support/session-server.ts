@@ -37,6 +37,8 @@ export interface SessionServerOptions {
   readBytesPerSecond?: number;
   /** Leave `md5Hash` and `crc32c` out of the completed object. */
   withoutHashes?: boolean;
+  /** Sees every piece of a request body as it arrives. */
+  onBodyData?: (bytes: number) => void;
 }
 
 /**
@@ -99,6 +101,7 @@ export async function startSessionServer(options: SessionServerOptions = {}) {
       const rate = options.readBytesPerSecond;
       req.on('data', (part: Buffer) => {
         parts.push(part);
+        options.onBodyData?.(part.length);
         if (rate !== undefined) {
           req.pause();
           const timer = setTimeout(() => req.resume(), (part.length / rate) * 1000);
