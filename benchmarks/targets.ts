@@ -82,7 +82,8 @@ export function evaluateTargets(results: CaseResult[]): TargetLine[] {
     judge(spreadBytes <= FLAT_TOLERANCE, `memory: peak RSS flat from ${binarySize(series[0]!.spec.size)} to ${binarySize(series[series.length - 1]!.spec.size)} (spread ≤ ${rss(FLAT_TOLERANCE)})`,
       `spread ${rss(spreadBytes)}: ${series.map((result) => `${binarySize(result.spec.size)} ${rss(result.peakRss!.median)}`).join(', ')}`);
   }
-  const loopbackStreams = results.filter((result) => result.spec.kind === 'stream' && !result.spec.link && result.peakSpilledBytes);
+  // stream-chunker in front counts too: a source that keeps the process busy must not send it to the disk either.
+  const loopbackStreams = results.filter((result) => (result.spec.kind === 'stream' || result.spec.kind === 'chunker') && !result.spec.link && result.peakSpilledBytes);
   if (loopbackStreams.length > 0) {
     const worst = loopbackStreams.reduce((a, b) => (b.peakSpilledBytes!.max > a.peakSpilledBytes!.max ? b : a));
     judge(worst.peakSpilledBytes!.max === 0, 'memory: nothing spilled to disk on loopback (every stream case)',

@@ -35,8 +35,9 @@ const STALL_SHARE = 0.25;
  */
 const BUSY_SHARE = 0.5;
 /**
- * A round trip this long, in milliseconds, is trusted without a clean measure: a loopback or local network answers
- * in well under a millisecond, and a busy machine delays an answer by a few.
+ * A round trip this long, in milliseconds, is trusted without a clean measure, if it was taken while this process
+ * was quiet: a loopback or local network answers in well under a millisecond, and a busy machine delays an answer
+ * by a few.
  */
 const LONG_ROUND_TRIP_MS = 15;
 /** Status queries made at most to measure the round trip cleanly at first; without one nothing is spilled. */
@@ -74,6 +75,8 @@ export class RequestSizer {
   private latencyClean = false;
   /** Clean measures of the round trip so far. */
   private cleanMeasures = 0;
+  /** Measures taken while this process was quiet, warm or cold. */
+  private quietMeasures = 0;
   /** Data requests measured since the round trip last was. */
   private sinceProbe = 0;
   /** Whether the last allowance let the stream spill. */
@@ -88,14 +91,15 @@ export class RequestSizer {
   constructor(private readonly options: SizingOptions) {}
 
   /**
-   * An empty request (session start, status query) took `ms`. `clean` when nothing else was in its way: its
-   * connection was already open, and this process was mostly idle meanwhile, so its answer was read when it came.
+   * An empty request (session start, status query) took `ms`. `warm`: its connection was already open. `quiet`:
+   * this process was mostly idle meanwhile, so its answer was read when it came.
    */
-  observeEmpty(ms: number, clean: boolean): void {
+  observeEmpty(ms: number, { warm, quiet }: { warm: boolean; quiet: boolean }): void {
     // Every measure is an upper bound of the round trip (a late answer only adds to it), so the quickest is the
     // estimate; a clean one is needed before a long estimate is believed.
     if (this.latencyMs === undefined || ms < this.latencyMs) this.latencyMs = ms;
-    if (clean) this.cleanMeasures += 1;
+    if (quiet) this.quietMeasures += 1;
+    if (warm && quiet) this.cleanMeasures += 1;
     // A short round trip is believed only when two clean measures agree: one answer slow only because another
     // process had the CPU must not send a loopback upload to the disk.
     if (this.cleanMeasures >= CLEAN_MEASURES) this.latencyClean = true;
@@ -133,11 +137,13 @@ export class RequestSizer {
   }
 
   /**
-   * Whether the round trip is known well enough to spill on: measured cleanly, or so long even cold (tens of
-   * milliseconds: a wide-area link, where an extra query costs a round trip) that no busy machine explains it.
+   * Whether the round trip is known well enough to spill on: measured cleanly, or so long (tens of milliseconds: a
+   * wide-area link, where an extra query costs a round trip) that, with one measure taken while this process was
+   * quiet, no busy machine explains it. A source that keeps the event loop busy (a synchronous transform) delays
+   * every answer by its own work, however short the link.
    */
   private latencyTrusted(): boolean {
-    return this.latencyClean || (this.latencyMs !== undefined && this.latencyMs >= LONG_ROUND_TRIP_MS);
+    return this.latencyClean || (this.latencyMs !== undefined && this.latencyMs >= LONG_ROUND_TRIP_MS && this.quietMeasures > 0);
   }
 
   /** Whether the link rather than this process's CPU is what the upload waits for. */

@@ -146,8 +146,10 @@ export class SessionDriver {
     if (target.kind === 'start') {
       const ctx = this.options.context(target.url);
       const startedAt = performance.now();
+      const loopAtStart = performance.eventLoopUtilization();
       const sessionUrl = await this.recovery.retrying((signal) => startSession(target.url, { ...ctx, signal }, { size: declaredSize }));
-      this.sizer.observeEmpty(performance.now() - startedAt, false);
+      const quiet = RequestSizer.quiet(performance.eventLoopUtilization(loopAtStart).utilization);
+      this.sizer.observeEmpty(performance.now() - startedAt, { warm: false, quiet });
       this.useSession(sessionUrl);
       debug('session started at %s', redactUrl(sessionUrl));
       return undefined;
@@ -264,7 +266,7 @@ export class SessionDriver {
     const loopAtStart = performance.eventLoopUtilization();
     const status = await this.recovery.retrying((signal) => queryStatus(this.sessionUrl!, { ...this.ctx!, signal }));
     const quiet = RequestSizer.quiet(performance.eventLoopUtilization(loopAtStart).utilization);
-    this.sizer.observeEmpty(performance.now() - startedAt, warm && quiet);
+    this.sizer.observeEmpty(performance.now() - startedAt, { warm, quiet });
     return status;
   }
 
