@@ -53,7 +53,7 @@ test('a 40 ms link at 1 Gbit/s spills, as far as the spill limit allows, and sen
   assert.equal(sizer.wantsProbe(), true, 'while spilling, the round trip is measured again every 6 requests');
   sizer.probing();
   assert.equal(sizer.wantsProbe(), false, 'one attempt each time, clean or not');
-  sizer.observeEmpty(0.3, COLD);
+  sizer.observeEmpty(0.3, { warm: true, quiet: false });
   assert.equal(sizer.spillAllowance(), 0, 'a short round trip ends the spilling, even measured while busy');
 });
 
