@@ -14,6 +14,8 @@ export const PEER_CHUNK = 8 * MiB;
 export const FAULT_EVERY = 64 * MiB;
 /** Marks at 64 MiB + 4 MiB, 128 MiB + 4 MiB, …: inside requests of any multiple of 8 MiB, never on their ends. */
 export const FAULT_PHASE = 4 * MiB;
+/** The old-generation size a lean client process starts with in its third case (MB). */
+export const LEAN_INITIAL_OLD_SPACE_MB = 64;
 /** The modelled link. */
 export const LINK = { rttMs: 40, bitsPerSecond: 1e9 };
 
@@ -43,6 +45,22 @@ export function buildCases(options: BenchOptions): CaseSpec[] {
       note: 'a file of the same bytes, written (and so in the page cache) before the client process starts',
     },
     { ...base, id: 'peer', group: 'loopback', kind: 'peer', size, chunkSize: PEER_CHUNK, baseline: 'raw', label: `@google-cloud/storage, ${binarySize(PEER_CHUNK)} chunks, ${w} writes` },
+  );
+  // The same pair in a process that loads nothing else: a small heap is collected far more often by some V8 versions.
+  cases.push(
+    { ...base, id: 'raw-lean', group: 'loopback', kind: 'raw', size, lean: true, baseline: 'raw', label: `raw PUT, ${w} writes, lean process` },
+    { ...base, id: 'stream-lean', group: 'loopback', kind: 'stream', size, lean: true, baseline: 'raw-lean', label: `stream defaults, ${w} writes, lean process` },
+    {
+      ...base,
+      id: 'stream-lean-heap',
+      group: 'loopback',
+      kind: 'stream',
+      size,
+      lean: true,
+      nodeOptions: [`--initial-old-space-size=${LEAN_INITIAL_OLD_SPACE_MB}`],
+      baseline: 'raw-lean',
+      label: `stream defaults, ${w} writes, lean process, node --initial-old-space-size=${LEAN_INITIAL_OLD_SPACE_MB}`,
+    },
   );
   // stream-chunker concatenates its pending bytes on every write (64 KiB of 8 MiB: 128 copies per chunk): slow, so
   // a smaller upload (MB/s does not depend on the size).

@@ -6,8 +6,6 @@
  * @module
  */
 import { pipeline } from 'node:stream/promises';
-import { Storage } from '@google-cloud/storage';
-import chunker from 'stream-chunker';
 import { debuglog } from 'node:util';
 import { crc32c } from '@node-rs/crc32';
 import { request } from 'undici';
@@ -19,6 +17,15 @@ import type { CaseSpec, ClientJob } from './protocol.js';
 import { createSource, slice } from './source.js';
 
 const debug = debuglog('redivis-upload-bench');
+
+/**
+ * The peer and stream-chunker, loaded before the job by every client process but a lean one (see
+ * {@link CaseSpec.lean}), so that all the others carry the same modules and the idle process is their RSS reference.
+ */
+export async function loadPeers(): Promise<{ Storage: typeof import('@google-cloud/storage').Storage; chunker: (typeof import('stream-chunker'))['default'] }> {
+  const [{ Storage }, { default: chunker }] = await Promise.all([import('@google-cloud/storage'), import('stream-chunker')]);
+  return { Storage, chunker };
+}
 
 /** Every upload goes to this table; names are unique per run. */
 export const TABLE = 'bench.dataset.uploads';
@@ -131,7 +138,8 @@ async function streamUpload(job: ClientJob, pattern: Buffer, timer: Timer, withC
     retries += 1;
   });
   const source = createSource(pattern, spec.size, spec.writeSize);
-  if (withChunker) await pipeline(source, chunker(spec.chunkSize!, { flush: true }), upload);
+  const chunker = withChunker ? (await loadPeers()).chunker : undefined;
+  if (chunker) await pipeline(source, chunker(spec.chunkSize!, { flush: true }), upload);
   else await pipeline(source, upload);
   timer.stop();
   const id = upload.result?.tempUploadId;
@@ -169,6 +177,7 @@ async function peerUpload(job: ClientJob, pattern: Buffer, timer: Timer): Promis
   const client = clientFor(job);
   const tempUpload = await createResumable(client, nameFor(job), spec.size);
   const sessionUrl = await startSessionByHand(client, tempUpload.url);
+  const { Storage } = await loadPeers();
   const storage = new Storage({ apiEndpoint: job.endpoint.origin, projectId: 'benchmark' });
   const file = storage.bucket('redivis-temp-uploads').file(nameFor(job));
   const writable = file.createWriteStream({

@@ -1,10 +1,11 @@
 /**
  * One case in a process of its own, so its CPU time and peak RSS are its alone. Forked by the runner, it receives a
  * {@link ClientJob} over IPC, runs it once and answers a {@link ClientReport}. Every module any case needs is
- * loaded up front, so the `idle` case (which only loads them and builds the pattern) is the RSS reference.
+ * loaded before the job runs, so the `idle` case (which only loads them and builds the pattern) is the RSS
+ * reference; a lean case loads only its own.
  * @module
  */
-import { runCase, SkipCase, Timer } from './client-cases.js';
+import { loadPeers, runCase, SkipCase, Timer } from './client-cases.js';
 import type { ClientJob, ClientReport } from './protocol.js';
 import { makePattern } from './source.js';
 
@@ -23,6 +24,7 @@ function describe(error: unknown): string {
 }
 
 async function run(job: ClientJob): Promise<ClientReport> {
+  if (job.spec.lean !== true) await loadPeers();
   const pattern = makePattern();
   const timer = new Timer();
   try {

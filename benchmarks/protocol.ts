@@ -51,6 +51,13 @@ export interface CaseSpec {
   faultFree?: string;
   /** Shown under the tables. */
   note?: string;
+  /**
+   * Runs in a client process that loads only what its case needs, rather than every case's modules: V8 sizes the
+   * heap limits of a small process tighter, and that changes how often it collects garbage.
+   */
+  lean?: boolean;
+  /** Node options of the client process, e.g. `--initial-old-space-size=64`. */
+  nodeOptions?: string[];
 }
 
 /** Where a client finds a server. */

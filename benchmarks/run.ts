@@ -85,7 +85,8 @@ async function runOne(ctx: Context, spec: CaseSpec, rep: number): Promise<RunRec
   const endpoint = spec.link ? ctx.servers.link!.endpointFor(server.endpoint) : server.endpoint;
   const filePath = spec.kind === 'file' ? ctx.files.get(spec.size) : undefined;
   const job: ClientJob = { spec, endpoint, nonce: `${ctx.nonce}-r${rep}`, ...(filePath ? { filePath } : {}) };
-  const execArgv = ctx.options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${spec.id}-rep${rep}.cpuprofile`] : [];
+  const profile = ctx.options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${spec.id}-rep${rep}.cpuprofile`] : [];
+  const execArgv = [...(spec.nodeOptions ?? []), ...profile];
   let report;
   try {
     report = await runClient(job, { timeoutMs: timeoutFor(spec), execArgv });

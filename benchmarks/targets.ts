@@ -60,6 +60,8 @@ export function evaluateTargets(results: CaseResult[]): TargetLine[] {
   }
   throughput('stream', 'raw-crc', 'loopback: stream');
   throughput('stream-nocrc', 'raw', 'loopback: stream with CRC32C off');
+  throughput('stream-lean', 'raw-lean', 'loopback, lean process: stream');
+  throughput('stream-lean-heap', 'raw-lean', 'loopback, lean process, larger initial heap: stream');
   throughput('file', 'raw', 'loopback: uploadFile');
   throughput('peer', 'raw', 'loopback: @google-cloud/storage');
   throughput('chunker', 'raw', 'loopback: stream-chunker + stream');
