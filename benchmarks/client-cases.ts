@@ -18,10 +18,7 @@ import { createSource, slice } from './source.js';
 
 const debug = debuglog('redivis-upload-bench');
 
-/**
- * The peer and stream-chunker, loaded before the job by every client process but a lean one (see
- * {@link CaseSpec.lean}), so that all the others carry the same modules and the idle process is their RSS reference.
- */
+/** The peer and stream-chunker: already loaded in every client process but a lean one (see `client.ts`). */
 export async function loadPeers(): Promise<{ Storage: typeof import('@google-cloud/storage').Storage; chunker: (typeof import('stream-chunker'))['default'] }> {
   const [{ Storage }, { default: chunker }] = await Promise.all([import('@google-cloud/storage'), import('stream-chunker')]);
   return { Storage, chunker };

@@ -1,50 +1,11 @@
 /**
- * One case in a process of its own, so its CPU time and peak RSS are its alone. Forked by the runner, it receives a
- * {@link ClientJob} over IPC, runs it once and answers a {@link ClientReport}. Every module any case needs is
- * loaded before the job runs, so the `idle` case (which only loads them and builds the pattern) is the RSS
- * reference; a lean case loads only its own.
+ * The client process of every case but a lean one. It loads the modules of every case (the peer and stream-chunker
+ * among them) before any job, statically, as a program that uses them would, so all these processes carry the same
+ * modules and the `idle` case (which only loads them and builds the pattern) is their RSS reference.
  * @module
  */
-import { loadPeers, runCase, SkipCase, Timer } from './client-cases.js';
-import type { ClientJob, ClientReport } from './protocol.js';
-import { makePattern } from './source.js';
+import '@google-cloud/storage';
+import 'stream-chunker';
+import { serveOneJob } from './client-process.js';
 
-function peakRss(): number {
-  // maxRSS is in KiB on Linux and macOS.
-  return process.resourceUsage().maxRSS * 1024;
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  let text = `${error.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${error.message}`;
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) text += ` (cause: ${cause.message})`;
-  return text;
-}
-
-async function run(job: ClientJob): Promise<ClientReport> {
-  if (job.spec.lean !== true) await loadPeers();
-  const pattern = makePattern();
-  const timer = new Timer();
-  try {
-    const outcome = await runCase(job, pattern, timer);
-    return {
-      ok: true,
-      seconds: timer.seconds,
-      cpuUserSeconds: timer.cpu.user / 1e6,
-      cpuSystemSeconds: timer.cpu.system / 1e6,
-      peakRss: peakRss(),
-      ...outcome,
-    };
-  } catch (error) {
-    return { ok: false, skipped: error instanceof SkipCase, error: describe(error), peakRss: peakRss() };
-  }
-}
-
-process.once('message', (job) => {
-  void run(job as ClientJob).then((report) => {
-    // Exit at once: a lingering keep-alive socket or timer must not hold the process (or its profile) open.
-    process.send!(report, () => process.exit(0));
-  });
-});
+serveOneJob();

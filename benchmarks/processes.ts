@@ -10,6 +10,7 @@ const EMULATOR_SCRIPT = fileURLToPath(new URL('./server.js', import.meta.url));
 const TRIVIAL_SCRIPT = fileURLToPath(new URL('./trivial-process.js', import.meta.url));
 const LINK_SCRIPT = fileURLToPath(new URL('./link-proxy.js', import.meta.url));
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client.js', import.meta.url));
+const LEAN_CLIENT_SCRIPT = fileURLToPath(new URL('./lean-client.js', import.meta.url));
 
 /** A request without its id, one member of the union at a time. */
 type RequestBody = ServerRequest extends infer R ? (R extends ServerRequest ? Omit<R, 'id'> : never) : never;
@@ -132,7 +133,8 @@ export class LinkProcess {
 
 /** Runs one job in a fresh client process; rejects when it crashes or exceeds `timeoutMs`. */
 export function runClient(job: ClientJob, options: { timeoutMs: number; execArgv: string[] }): Promise<ClientReport> {
-  const child = fork(CLIENT_SCRIPT, [], { execArgv: options.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const script = job.spec.lean === true ? LEAN_CLIENT_SCRIPT : CLIENT_SCRIPT;
+  const child = fork(script, [], { execArgv: options.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise<ClientReport>((resolve, reject) => {
     let report: ClientReport | undefined;
     const timer = setTimeout(() => {
