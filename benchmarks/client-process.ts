@@ -4,6 +4,8 @@
  * IPC, runs it once and answers a {@link ClientReport}.
  * @module
  */
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { setImmediate as turn } from 'node:timers/promises';
 import { runCase, SkipCase, Timer } from './client-cases.js';
 import type { ClientJob, ClientReport } from './protocol.js';
 import { makePattern } from './source.js';
@@ -22,12 +24,33 @@ function describe(error: unknown): string {
   return text;
 }
 
+/** Counts full garbage collections from now on (V8 reports them a little after they end: see `count`). */
+function countFullGcs(): { count: () => Promise<number> } {
+  let full = 0;
+  const isFull = (entry: PerformanceEntry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+  const observer = new PerformanceObserver((list) => {
+    full += list.getEntries().filter(isFull).length;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    count: async () => {
+      await turn();
+      full += observer.takeRecords().filter(isFull).length;
+      observer.disconnect();
+      return full;
+    },
+  };
+}
+
 async function run(job: ClientJob): Promise<ClientReport> {
   const pattern = makePattern();
   const timer = new Timer();
   try {
+    const gcs = countFullGcs();
     const outcome = await runCase(job, pattern, timer);
+    const fullGcs = await gcs.count();
     return {
+      fullGcs,
       ok: true,
       seconds: timer.seconds,
       cpuUserSeconds: timer.cpu.user / 1e6,

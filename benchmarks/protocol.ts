@@ -92,6 +92,8 @@ export type ClientReport =
       peakBufferedBytes?: number;
       peakSpilledBytes?: number;
       retries?: number;
+      /** Full (mark-compact) garbage collections while the case ran. */
+      fullGcs?: number;
       filesAdded?: number;
       filesFailed?: number;
       firstFailure?: string;

@@ -55,7 +55,7 @@ function table(header: string[], rows: string[][]): string {
 
 function loopbackTable(results: CaseResult[]): string {
   return table(
-    ['case', 'size', 'MB/s median (min–max)', '× raw', 'CPU s/GB', '× raw', 'peak RSS MiB', 'over raw MiB', 'server CPU s/GB', 'data requests'],
+    ['case', 'size', 'MB/s median (min–max)', '× raw', 'CPU s/GB', '× raw', 'peak RSS MiB', 'over raw MiB', 'server CPU s/GB', 'data requests', 'full GCs'],
     results.map((r) => [
       caseCell(r),
       binarySize(r.spec.size),
@@ -67,6 +67,7 @@ function loopbackTable(results: CaseResult[]): string {
       mib(r.rssOverBaseline),
       fixed(r.serverCpuSecondsPerGB?.median, 2),
       fixed(r.dataRequests?.median, 0),
+      fixed(r.fullGcs?.median, 0),
     ]),
   );
 }
@@ -156,6 +157,7 @@ export function summaryTable(results: CaseResult[]): string {
   const loopback = byId.get('raw');
   const size = loopback ? binarySize(loopback.spec.size) : '';
   section(`Loopback, ${size}, 64 KiB writes (× raw PUT)`, ['raw', 'stream', 'raw-crc', 'stream-nocrc', 'file', 'peer', 'chunker'], (r) => r.vsBaseline ?? {});
+  section('Loopback in a lean process (× raw PUT in one)', ['raw-lean', 'stream-lean', 'stream-lean-heap'], (r) => (r.spec.id === 'raw-lean' ? {} : (r.vsBaseline ?? {})));
   const link = byId.get('link-raw');
   section(`RTT ${LINK.rttMs} ms, ${LINK.bitsPerSecond / 1e9} Gbit/s, ${link ? binarySize(link.spec.size) : ''} (× raw PUT over the link)`, ['link-raw', 'link-stream', 'link-file', 'link-peer'], (r) => r.vsBaseline ?? {});
   section('A fault every 64 MiB, loopback (× fault-free stream)', ['fault-503', 'fault-reset'], (r) => {

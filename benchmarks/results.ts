@@ -30,6 +30,7 @@ export interface RunRecord {
   requestBytes?: number[];
   faults?: number;
   retries?: number;
+  fullGcs?: number;
   peakBufferedBytes?: number;
   peakSpilledBytes?: number;
   filesPerSecond?: number;
@@ -52,6 +53,7 @@ const SPREAD_FIELDS = [
   'bytesDuplicate',
   'faults',
   'retries',
+  'fullGcs',
   'peakBufferedBytes',
   'peakSpilledBytes',
   'filesPerSecond',
@@ -120,7 +122,7 @@ export function recordRun(spec: CaseSpec, rep: number, report: ClientReport, sta
     cpuSystemSeconds: report.cpuSystemSeconds,
     peakRss: report.peakRss,
   };
-  for (const field of ['peakBufferedBytes', 'peakSpilledBytes', 'retries'] as const) {
+  for (const field of ['peakBufferedBytes', 'peakSpilledBytes', 'retries', 'fullGcs'] as const) {
     if (report[field] !== undefined) record[field] = report[field];
   }
   if (spec.files) record.filesPerSecond = spec.files.count / report.seconds;
