@@ -90,20 +90,27 @@ test(`several faults in one run, and a lost answer on creating the upload, store
 });
 
 test(`seeded random faults on every kind of request still store every row once and in order`, async () => {
+  const seeds: number[] = [];
+  let rowsFaults = 0;
   for (let run = 0; run < 3; run++) {
     const runSeedValue = seed + 100 + run;
-    const emu = await startEmulator({ randomFaults: { seed: runSeedValue, probability: 0.3 } });
+    seeds.push(runSeedValue);
+    // Only the kinds that act on a rows request, so each one drawn is a fault the stream has to get through.
+    const emu = await startEmulator({ randomFaults: { seed: runSeedValue, probability: 0.3, kinds: ['status', 'reset'] } });
     const client = new RedivisClient({ apiEndpoint: emu.apiEndpoint, apiToken: emu.token, retry: { ...FAST_RETRY, retries: 20 } });
     try {
       const rows = makeRows(600, runSeedValue);
       const rowStream = stream({ batchRows: 50, batchBytes: 4096 }, client);
       await pipeline(Readable.from(rows), rowStream);
       assert.deepEqual(emu.getUploadRows(TABLE, rowStream.upload!.name), rows, `random fault seed ${runSeedValue}`);
-      assert.ok(emu.requestLog().some((entry) => entry.kind === 'rows' && entry.fault !== undefined), `seed ${runSeedValue}: faults were applied`);
+      rowsFaults += emu.requestLog().filter((entry) => entry.kind === 'rows' && entry.fault !== undefined).length;
     } finally {
       await emu.close();
     }
   }
+  // One run leaves its rows requests without a fault about once in 100 seeds (2 of 300 measured); all three, about
+  // once in a million.
+  assert.ok(rowsFaults > 0, `seeds ${seeds.join(', ')}: no rows request met a fault`);
 });
 
 /** A client of the gate, with the harness' fast retries. */
