@@ -178,8 +178,8 @@ export function renderMarkdown(meta: RunMeta, results: CaseResult[], targets: Ta
       `${binarySize(meta.size)} per upload unless said, ${meta.reps} repetition(s), median quoted with (min–max); ${Math.round(meta.seconds)} s in all. ` +
       `Command: \`node build/benchmarks/run.js ${meta.argv.join(' ')}\`.`,
     '',
-    '- The upload cases go to the trivial server (`trivial-server.ts`, in its own process: it counts bytes, runs a CRC32C over what it ' +
-      'persists and answers like GCS and the temp-uploads endpoint), the link cases through the link proxy (`link-proxy.ts`, in a process ' +
+    '- The upload cases go to the trivial server (`trivial-server.ts`, in its own process: it counts bytes, compares what it persists ' +
+      'with the source pattern, reports its CRC32C and answers like GCS and the temp-uploads endpoint), the link cases through the link proxy (`link-proxy.ts`, in a process ' +
       'of its own), the many-files cases to the emulator. Every run of every case is a fresh client process. Source: a seeded 1 MiB pattern ' +
       'copied into fresh 64 KiB buffers, the same bytes for every case; the server\'s final size and CRC32C are checked after every run.',
     '- MB/s = 10^6 bytes/s over the whole upload, creating the temp upload and starting the session included. CPU s/GB = user + system ' +

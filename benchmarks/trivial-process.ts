@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerMessage, ServerRequest } from './protocol.js';
+import { makePattern } from './source.js';
 import { TrivialServer } from './trivial-server.js';
 
 function send(message: ServerMessage, then: () => void = () => undefined): void {
@@ -16,7 +17,7 @@ function cpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
-const server = new TrivialServer(true);
+const server = new TrivialServer(makePattern());
 const origin = await server.listen();
 let cpuAtPrepare = cpuSeconds();
 let closing = false;
